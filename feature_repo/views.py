@@ -1,0 +1,37 @@
+"""Feature views, one per FeatureSpec.view, with schemas derived from FeatureSpec.
+
+ttl: a daily value is looked up at most 7 calendar days back. That spans the longest
+routine gap between two XNYS closes (a long weekend, Thanksgiving, the 2001 and 2012
+multi-day closures) while still hiding a ticker that stopped trading. Freshness by the
+trading calendar is enforced by the serving layer, since Feast does not enforce ttl on
+online reads (feast-dev/feast#6821).
+"""
+
+from datetime import timedelta
+
+from entities import ticker
+from feast import FeatureView, Field
+from feast.types import Float64
+from sources import features_daily
+
+from stockfeatures.features.spec import RETURNS_VIEW, RISK_VIEW, features_in_view
+
+DAILY_TTL = timedelta(days=7)
+
+
+def _daily_view(name: str, description: str) -> FeatureView:
+    return FeatureView(
+        name=name,
+        entities=[ticker],
+        ttl=DAILY_TTL,
+        schema=[Field(name=spec.name, dtype=Float64, description=spec.formula)
+                for spec in features_in_view(name)],
+        source=features_daily,
+        online=True,
+        description=description,
+        tags={"frequency": "daily", "stamped_at": "session_close"},
+    )
+
+
+returns_daily = _daily_view(RETURNS_VIEW, "Return, trend and momentum features per session")
+risk_daily = _daily_view(RISK_VIEW, "Volatility, beta and liquidity features per session")

@@ -1,0 +1,112 @@
+"""Settings from environment variables: the one place that knows how the platform is wired.
+
+Feature math and flows never branch on the profile; they ask this module (and
+`stockfeatures.profiles`) for stores, so `local` and `prod` differ only in configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+PROFILES = ("local", "prod")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable to fix."""
+
+
+def _repo_dir() -> Path:
+    configured = os.environ.get("STOCKFEATURES_REPO_DIR")
+    if configured:
+        return Path(configured).resolve()
+    # Editable install / source checkout: src/stockfeatures/config.py -> repository root.
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    repo_dir: Path
+    data_dir: Path
+    pg_dsn: str
+    redis_url: str
+    benchmark_ticker: str
+    project: str
+
+    @property
+    def feature_repo_dir(self) -> Path:
+        return self.repo_dir / "feature_repo"
+
+    @property
+    def feature_store_yaml(self) -> Path:
+        name = "feature_store.yaml" if self.profile == "local" else f"feature_store.{self.profile}.yaml"
+        return self.feature_repo_dir / name
+
+    @property
+    def local_dir(self) -> Path:
+        """Where the embedded profile keeps its parquet offline store, SQLite and registry."""
+        return self.data_dir / "local"
+
+    def feast_environment(self) -> dict[str, str]:
+        """Variables that the feature_store.*.yaml files expand (Feast runs os.path.expandvars)."""
+        pg = urlparse(self.pg_dsn)
+        redis = urlparse(self.redis_url)
+        redis_db = (redis.path or "/0").lstrip("/") or "0"
+        return {
+            "STOCKFEATURES_PROFILE": self.profile,
+            "FEAST_FS_YAML_FILE_PATH": str(self.feature_store_yaml),
+            "STOCKFEATURES_PG_HOST": pg.hostname or "127.0.0.1",
+            "STOCKFEATURES_PG_PORT": str(pg.port or 5432),
+            "STOCKFEATURES_PG_DB": (pg.path or "/postgres").lstrip("/") or "postgres",
+            "STOCKFEATURES_PG_USER": unquote(pg.username or "postgres"),
+            "STOCKFEATURES_PG_PASSWORD": unquote(pg.password or ""),
+            "STOCKFEATURES_REDIS_CONNECTION": (
+                f"{redis.hostname or '127.0.0.1'}:{redis.port or 6379},db={redis_db}"
+                + (f",password={unquote(redis.password)}" if redis.password else "")
+            ),
+        }
+
+    def export_feast_environment(self) -> None:
+        """Make the yaml placeholders resolvable for Feast, overriding stale values."""
+        os.environ.update(self.feast_environment())
+
+
+def _profile_of_feast_yaml() -> str:
+    """A user who selected feature_store.prod.yaml for the Feast CLI means the prod profile."""
+    yaml_path = os.environ.get("FEAST_FS_YAML_FILE_PATH", "")
+    name = Path(yaml_path).name
+    if name.startswith("feature_store.") and name.count(".") == 2:
+        return name.split(".")[1]
+    return "local"
+
+
+def load_settings(profile: str | None = None) -> Settings:
+    """Read settings; `profile` overrides STOCKFEATURES_PROFILE (default `local`)."""
+    chosen = (profile or os.environ.get("STOCKFEATURES_PROFILE") or _profile_of_feast_yaml()).strip().lower()
+    if chosen not in PROFILES:
+        raise ConfigError(
+            f"STOCKFEATURES_PROFILE={chosen!r} is not a profile; use one of {', '.join(PROFILES)}"
+        )
+    repo_dir = _repo_dir()
+    # Data lives beside the feature repo because the local yaml points there relatively
+    # (../data/local): set STOCKFEATURES_REPO_DIR to move both together.
+    data_dir = repo_dir / "data"
+    pg_dsn = os.environ.get("STOCKFEATURES_PG_DSN") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    if not pg_dsn.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"STOCKFEATURES_PG_DSN must be a postgresql:// URL, got {pg_dsn!r}")
+    redis_url = os.environ.get("STOCKFEATURES_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    if not redis_url.startswith("redis://"):
+        raise ConfigError(f"STOCKFEATURES_REDIS_URL must be a redis:// URL, got {redis_url!r}")
+    benchmark = (os.environ.get("STOCKFEATURES_BENCHMARK_TICKER") or "SPY").strip().upper()
+    return Settings(
+        profile=chosen,
+        repo_dir=repo_dir,
+        data_dir=data_dir,
+        pg_dsn=pg_dsn,
+        redis_url=redis_url,
+        benchmark_ticker=benchmark,
+        project="stockfeatures",
+    )

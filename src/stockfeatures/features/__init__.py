@@ -1,0 +1,21 @@
+"""Feature definitions (spec) and their vectorized batch computation (compute)."""
+
+from stockfeatures.features.compute import compute_features, feature_columns, knowledge_times
+from stockfeatures.features.panel import (
+    DuplicateBars,
+    InvalidBars,
+    InvalidPrices,
+    PricePanel,
+    validate_bars,
+)
+
+__all__ = [
+    "DuplicateBars",
+    "InvalidBars",
+    "InvalidPrices",
+    "PricePanel",
+    "compute_features",
+    "feature_columns",
+    "knowledge_times",
+    "validate_bars",
+]

@@ -1,0 +1,84 @@
+"""Adjusted bars in, feature rows out: the batch computation every pipeline calls.
+
+The output is the `features_daily` frame (docs/design/frames.md): ticker, event_timestamp,
+created_timestamp, then one float64 column per FeatureSpec in FEATURES order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from stockfeatures.config import load_settings
+from stockfeatures.features.panel import PricePanel
+from stockfeatures.features.spec import FEATURES, MAX_LOOKBACK
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMNS: tuple[str, ...] = ("ticker", "event_timestamp", "created_timestamp")
+
+
+def feature_columns() -> list[str]:
+    """Feature column names in output order (FEATURES order)."""
+    return [spec.name for spec in FEATURES]
+
+
+def _utc_ns(column: pd.Series) -> pd.Series:
+    return column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+def knowledge_times(panel: PricePanel) -> pd.Series:
+    """When each feature row became knowable: max(its session close, the latest knowledge time
+    of the bars in its MAX_LOOKBACK window), so a revised old bar also dates the rows it feeds.
+
+    Nanosecond instants do not fit a float exactly, so the rolling max runs on the rank of
+    each instant among the distinct instants (small integers, exact in float64)."""
+    created = _utc_ns(panel.rows["created_timestamp"]).array.asi8
+    event = _utc_ns(panel.rows["event_timestamp"]).array.asi8
+    distinct, rank = np.unique(created, return_inverse=True)
+    wide_rank = panel.to_wide(rank.astype("float64"))
+    latest_rank = pd.DataFrame(wide_rank, copy=False).rolling(MAX_LOOKBACK, min_periods=1).max()
+    latest = distinct[panel.to_rows(latest_rank.to_numpy()).to_numpy().astype("int64")]
+    known = np.maximum(latest, event)
+    instants = pd.DatetimeIndex(known.view("datetime64[ns]")).tz_localize("UTC")
+    return pd.Series(instants, index=panel.index, name="created_timestamp")
+
+
+def _empty_feature_rows() -> pd.DataFrame:
+    columns = {
+        "ticker": pd.Series(dtype="object"),
+        "event_timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
+        "created_timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
+    }
+    columns.update({name: pd.Series(dtype="float64") for name in feature_columns()})
+    return pd.DataFrame(columns)
+
+
+def compute_features(bars: pd.DataFrame, benchmark: str | None = None) -> pd.DataFrame:
+    """Feature rows for every bar, sorted by ticker and event_timestamp.
+
+    bars: the "Adjusted bars" frame (one row per ticker and session, any order).
+    benchmark: ticker that beta_60d is measured against; defaults to the configured one
+    (STOCKFEATURES_BENCHMARK_TICKER, "SPY"). If it is not in `bars`, beta_60d is NaN.
+    Raises InvalidBars (or a subclass) naming the columns/rows to fix.
+    """
+    if benchmark is None:
+        benchmark = load_settings().benchmark_ticker
+    panel = PricePanel.from_bars(bars, benchmark=benchmark)
+    if not len(panel.rows):
+        return _empty_feature_rows()
+    if benchmark not in set(panel.tickers):
+        log.warning(
+            "benchmark ticker %s is not among the %d tickers in the bars; beta_60d will be NaN",
+            benchmark, len(panel.tickers),
+        )
+    columns: dict[str, pd.Series] = {
+        "ticker": panel.rows["ticker"].astype(str),
+        "event_timestamp": _utc_ns(panel.rows["event_timestamp"]),
+        "created_timestamp": knowledge_times(panel),
+    }
+    for spec in FEATURES:
+        columns[spec.name] = spec.compute(panel).astype("float64")
+    return pd.DataFrame(columns)

@@ -1,0 +1,208 @@
+"""Feature math: one vectorized function per FeatureSpec, PricePanel in, row-aligned Series out.
+
+Every function works on wide [observation x ticker] arrays (see panel.py), so a window of n
+means the ticker's last n observed bars, all tickers at once. Values are NaN until the
+window is full. This module must not import spec.py (spec imports it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from pandas.core.window.rolling import Rolling
+
+    from stockfeatures.features.panel import PricePanel
+
+TRADING_DAYS_PER_YEAR = 252
+RSI_WINDOW = 14
+ATR_WINDOW = 14
+VOLUME_Z_WINDOW = 20
+BETA_WINDOW = 60
+
+
+def _lag(wide: np.ndarray, periods: int) -> np.ndarray:
+    """Value `periods` observations earlier in the same ticker's history (NaN before its start)."""
+    lagged = np.full_like(wide, np.nan)
+    if periods < len(wide):
+        lagged[periods:] = wide[: len(wide) - periods]
+    return lagged
+
+
+def _rolling(wide: np.ndarray, window: int) -> Rolling:
+    return pd.DataFrame(wide, copy=False).rolling(window, min_periods=window)
+
+
+def _simple_returns(panel: PricePanel, periods: int) -> np.ndarray:
+    close = panel.wide("close")
+    return close / _lag(close, periods) - 1.0
+
+
+def _log_returns(panel: PricePanel) -> np.ndarray:
+    close = panel.wide("close")
+    return np.log(close / _lag(close, 1))
+
+
+def _annualized_volatility(panel: PricePanel, window: int) -> np.ndarray:
+    variance = _rolling(_log_returns(panel), window).var(ddof=1).to_numpy()
+    return np.sqrt(np.maximum(variance, 0.0) * TRADING_DAYS_PER_YEAR)
+
+
+def ret_1d(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_simple_returns(panel, 1), "ret_1d")
+
+
+def ret_5d(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_simple_returns(panel, 5), "ret_5d")
+
+
+def ret_20d(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_simple_returns(panel, 20), "ret_20d")
+
+
+def vol_20d(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_annualized_volatility(panel, 20), "vol_20d")
+
+
+def vol_60d(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_annualized_volatility(panel, 60), "vol_60d")
+
+
+def _mom_12_1_wide(panel: PricePanel) -> np.ndarray:
+    close = panel.wide("close")
+    return _lag(close, 21) / _lag(close, 252) - 1.0
+
+
+def mom_12_1(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_mom_12_1_wide(panel), "mom_12_1")
+
+
+def ma_gap_20d(panel: PricePanel) -> pd.Series:
+    close = panel.wide("close")
+    return panel.to_rows(close / _rolling(close, 20).mean().to_numpy() - 1.0, "ma_gap_20d")
+
+
+def rsi_14(panel: PricePanel) -> pd.Series:
+    """ta.momentum.RSIIndicator(window=14).rsi(), but NaN until 14 price changes exist.
+
+    ta seeds its EWMs with a zero change on the first bar, so it reports a value from the
+    14th bar on (13 real changes); spec.lookback asks for 15 bars, so that one value is NaN.
+    """
+    close = panel.wide("close")
+    change = close - _lag(close, 1)
+    # Same expressions as ta (momentum.py, RSIIndicator._run) so values agree to the last bit.
+    up = np.where(change > 0, change, 0.0)
+    down = -np.where(change < 0, change, 0.0)
+    ewm = {"alpha": 1 / RSI_WINDOW, "min_periods": RSI_WINDOW, "adjust": False}
+    ema_up = pd.DataFrame(up).ewm(**ewm).mean().to_numpy()
+    ema_down = pd.DataFrame(down).ewm(**ewm).mean().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rsi = np.where(ema_down == 0, 100.0, 100.0 - 100.0 / (1.0 + ema_up / ema_down))
+    rsi[:RSI_WINDOW] = np.nan  # observations 0..13 have fewer than 14 price changes
+    return panel.to_rows(rsi, "rsi_14")
+
+
+def _average_true_range(panel: PricePanel) -> np.ndarray:
+    """ta.volatility.AverageTrueRange(window=14): seeded by the mean true range of the first
+    14 bars (the first bar's true range is high - low), then Wilder's recursion. NaN (not ta's
+    0) during warm-up. The recursion loops over observations; each step covers all tickers."""
+    high, low = panel.wide("high"), panel.wide("low")
+    previous_close = _lag(panel.wide("close"), 1)
+    true_range = np.fmax(
+        np.fmax(high - low, np.abs(high - previous_close)), np.abs(low - previous_close)
+    )
+    atr = np.full_like(true_range, np.nan)
+    if len(true_range) < ATR_WINDOW:
+        return atr
+    # Row-contiguous sum over each ticker's first 14 values, summed like pandas' Series.mean.
+    atr[ATR_WINDOW - 1] = np.ascontiguousarray(true_range[:ATR_WINDOW].T).sum(axis=1) / ATR_WINDOW
+    keep = float(ATR_WINDOW - 1)
+    for i in range(ATR_WINDOW, len(atr)):
+        atr[i] = (atr[i - 1] * keep + true_range[i]) / float(ATR_WINDOW)
+    return atr
+
+
+def natr_14(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(_average_true_range(panel) / panel.wide("close"), "natr_14")
+
+
+def volume_z_20(panel: PricePanel) -> pd.Series:
+    """NaN when the window's volumes are all equal, decided exactly (max == min) rather than
+    by a floating std that may come out as 1e-9 instead of 0."""
+    volume = panel.wide("volume")
+    window = _rolling(volume, VOLUME_Z_WINDOW)
+    mean, std = window.mean().to_numpy(), window.std(ddof=1).to_numpy()
+    flat = window.max().to_numpy() == window.min().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (volume - mean) / std
+    z[flat] = np.nan
+    # A point's z-score within its own window of n is at most (n-1)/sqrt(n); clip rounding only.
+    bound = (VOLUME_Z_WINDOW - 1) / math.sqrt(VOLUME_Z_WINDOW)
+    return panel.to_rows(np.clip(z, -bound, bound), "volume_z_20")
+
+
+def drawdown_252(panel: PricePanel) -> pd.Series:
+    close = panel.wide("close")
+    return panel.to_rows(close / _rolling(close, 252).max().to_numpy() - 1.0, "drawdown_252")
+
+
+def gap_1d(panel: PricePanel) -> pd.Series:
+    return panel.to_rows(panel.wide("open") / _lag(panel.wide("close"), 1) - 1.0, "gap_1d")
+
+
+def _benchmark_returns_by_cell(panel: PricePanel) -> np.ndarray | None:
+    """The benchmark's one-bar return on the session of each wide cell; None if it is absent."""
+    matches = np.flatnonzero(panel.tickers == panel.benchmark)
+    if not len(matches):
+        return None
+    column = matches[0]
+    sessions_of_cells = panel.wide_session_codes
+    benchmark_returns = _simple_returns(panel, 1)[:, column]
+    observed = sessions_of_cells[:, column] >= 0
+    by_session = np.full(len(panel.sessions), np.nan)
+    by_session[sessions_of_cells[observed, column]] = benchmark_returns[observed]
+    return np.where(sessions_of_cells >= 0, by_session[np.maximum(sessions_of_cells, 0)], np.nan)
+
+
+def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
+    """Sample covariance (ddof=1) over full windows; the same arithmetic for var(x) = cov(x, x)
+    makes the benchmark's own beta exactly 1."""
+    mean_xy = _rolling(x * y, window).mean().to_numpy()
+    mean_x = _rolling(x, window).mean().to_numpy()
+    mean_y = _rolling(y, window).mean().to_numpy()
+    return (mean_xy - mean_x * mean_y) * (window / (window - 1))
+
+
+def beta_60d(panel: PricePanel) -> pd.Series:
+    """Beta to `panel.benchmark` over the ticker's last 60 returns, each paired with the
+    benchmark's return on the same session; NaN unless all 60 pairs exist, NaN everywhere
+    if the benchmark is not in the panel."""
+    benchmark = _benchmark_returns_by_cell(panel)
+    if benchmark is None:
+        return panel.to_rows(np.full(panel.shape, np.nan), "beta_60d")
+    own = _simple_returns(panel, 1)
+    paired = np.isfinite(own) & np.isfinite(benchmark)
+    own, benchmark = np.where(paired, own, np.nan), np.where(paired, benchmark, np.nan)
+    covariance = _rolling_covariance(own, benchmark, BETA_WINDOW)
+    variance = _rolling_covariance(benchmark, benchmark, BETA_WINDOW)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(variance > 0, covariance / variance, np.nan)
+    return panel.to_rows(beta, "beta_60d")
+
+
+def dollar_volume_20d(panel: PricePanel) -> pd.Series:
+    """The one feature on raw prices: traded dollars are what they were, not split-adjusted."""
+    traded = panel.wide("raw_close") * panel.wide("raw_volume")
+    return panel.to_rows(_rolling(traded, 20).mean().to_numpy(), "dollar_volume_20d")
+
+
+def mom_12_1_rank(panel: PricePanel) -> pd.Series:
+    """Percentile rank (0, 1] of mom_12_1 among tickers with a value on the same session."""
+    momentum = panel.to_rows(_mom_12_1_wide(panel)).to_numpy()
+    grid = pd.DataFrame(panel.by_session(momentum), copy=False)
+    ranked = grid.rank(axis=1, pct=True, method="average").to_numpy()
+    return pd.Series(panel.from_sessions(ranked), index=panel.index, name="mom_12_1_rank")

@@ -1,0 +1,176 @@
+"""PricePanel: adjusted bars laid out so every feature is a whole-array operation.
+
+Each column becomes a wide array [observation number x ticker], where observation k of a
+ticker is its k-th own bar in session order. Windows therefore count the ticker's observed
+bars: a halted session is simply absent (nothing forward-filled, no row invented), tickers
+of different lengths share one array (padded with NaN after their last bar), and a rolling
+window along axis 0 runs over all tickers at once. `to_rows` maps a wide result back to the
+panel's rows (sorted by ticker, session).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "ticker", "session", "open", "high", "low", "close", "volume",
+    "raw_close", "raw_volume", "event_timestamp", "created_timestamp",
+)
+PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "raw_close")
+VOLUME_COLUMNS: tuple[str, ...] = ("volume", "raw_volume")
+TIMESTAMP_COLUMNS: tuple[str, ...] = ("event_timestamp", "created_timestamp")
+_SHOWN = 5
+
+
+class InvalidBars(ValueError):
+    """Adjusted bars cannot be turned into features; the message names columns and rows to fix."""
+
+
+class InvalidPrices(InvalidBars):
+    """A price is missing, zero or negative (or a volume is missing or negative)."""
+
+
+class DuplicateBars(InvalidBars):
+    """More than one row for the same (ticker, session): the frame must hold one version per bar."""
+
+
+def _describe_rows(frame: pd.DataFrame) -> str:
+    shown = ", ".join(
+        f"{ticker} {pd.Timestamp(session).date()}"
+        for ticker, session in zip(frame["ticker"][:_SHOWN], frame["session"][:_SHOWN], strict=True)
+    )
+    more = f" ... ({len(frame)} rows)" if len(frame) > _SHOWN else ""
+    return shown + more
+
+
+def validate_bars(bars: pd.DataFrame) -> None:
+    """Reject frames that would silently give wrong features, naming what to fix."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in bars.columns]
+    if missing:
+        raise InvalidBars(
+            f"adjusted bars lack column(s) {', '.join(missing)}; expected {', '.join(REQUIRED_COLUMNS)}"
+        )
+    for column in TIMESTAMP_COLUMNS:
+        dtype = bars[column].dtype
+        if not isinstance(dtype, pd.DatetimeTZDtype):
+            raise InvalidBars(
+                f"column {column} must be timezone-aware UTC timestamps, got dtype {dtype}; "
+                f"localize it (e.g. .dt.tz_localize('UTC')) before computing features"
+            )
+        if bars[column].isna().any():
+            raise InvalidBars(f"column {column} has missing timestamps: {_describe_rows(bars[bars[column].isna()])}")
+    session_dtype = bars["session"].dtype
+    if isinstance(session_dtype, pd.DatetimeTZDtype) or not pd.api.types.is_datetime64_dtype(session_dtype):
+        raise InvalidBars(f"column session must be tz-naive session dates (datetime64[ns]), got {session_dtype}")
+    for column in PRICE_COLUMNS:
+        values = pd.to_numeric(bars[column], errors="coerce").to_numpy(dtype="float64")
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            raise InvalidPrices(
+                f"column {column} must hold positive prices; non-positive or missing at "
+                f"{_describe_rows(bars[bad])}"
+            )
+    for column in VOLUME_COLUMNS:
+        values = pd.to_numeric(bars[column], errors="coerce").to_numpy(dtype="float64")
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            raise InvalidPrices(
+                f"column {column} must hold volumes >= 0; negative or missing at {_describe_rows(bars[bad])}"
+            )
+    duplicated = bars.duplicated(["ticker", "session"], keep=False)
+    if duplicated.any():
+        raise DuplicateBars(
+            "one row per (ticker, session) expected (the latest known version of each bar); "
+            f"duplicates at {_describe_rows(bars[duplicated].sort_values(['ticker', 'session']))}"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PricePanel:
+    """Validated bars sorted by (ticker, session) plus the index maps into wide arrays.
+
+    rows: the bars, sorted, with a fresh RangeIndex; every feature Series uses that index.
+    ticker_codes/observation: for each row, its column and row in the wide arrays.
+    session_codes: for each row, the position of its session in `sessions`.
+    benchmark: the ticker beta is measured against.
+    """
+
+    rows: pd.DataFrame
+    tickers: np.ndarray
+    ticker_codes: np.ndarray
+    observation: np.ndarray
+    sessions: pd.DatetimeIndex
+    session_codes: np.ndarray
+    benchmark: str
+    _wide_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_bars(cls, bars: pd.DataFrame, benchmark: str = "SPY", *, validate: bool = True) -> PricePanel:
+        if validate:
+            validate_bars(bars)
+        ticker_codes, tickers = pd.factorize(bars["ticker"].astype(str), sort=True)
+        session_codes, sessions = pd.factorize(bars["session"], sort=True)
+        order = np.lexsort((session_codes, ticker_codes))
+        rows = bars.iloc[order].reset_index(drop=True)
+        ticker_codes = ticker_codes[order]
+        session_codes = session_codes[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(ticker_codes)) + 1] if len(rows) else np.zeros(0, int)
+        lengths = np.diff(np.r_[starts, len(rows)])
+        observation = np.arange(len(rows)) - np.repeat(starts, lengths)
+        return cls(
+            rows=rows,
+            tickers=np.asarray(tickers, dtype=object),
+            ticker_codes=ticker_codes,
+            observation=observation,
+            sessions=pd.DatetimeIndex(sessions),
+            session_codes=session_codes,
+            benchmark=benchmark,
+        )
+
+    @property
+    def index(self) -> pd.RangeIndex:
+        return self.rows.index
+
+    @cached_property
+    def shape(self) -> tuple[int, int]:
+        """(longest ticker history, number of tickers): the shape of every wide array."""
+        depth = int(self.observation.max()) + 1 if len(self.rows) else 0
+        return depth, len(self.tickers)
+
+    def to_wide(self, values: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        """Lay per-row values out as [observation x ticker]; cells past a ticker's end get `fill`."""
+        values = np.asarray(values)
+        wide = np.full(self.shape, fill, dtype=values.dtype if values.dtype.kind in "iu" else "float64")
+        wide[self.observation, self.ticker_codes] = values
+        return wide
+
+    def wide(self, column: str) -> np.ndarray:
+        """A float64 column as [observation x ticker], cached because most features reuse close."""
+        if column not in self._wide_cache:
+            values = self.rows[column].to_numpy(dtype="float64")
+            self._wide_cache[column] = self.to_wide(values)
+        return self._wide_cache[column]
+
+    def to_rows(self, wide: np.ndarray, name: str | None = None) -> pd.Series:
+        """Gather a wide result back into a Series aligned with `rows`."""
+        values = np.asarray(wide, dtype="float64")[self.observation, self.ticker_codes]
+        return pd.Series(values, index=self.index, name=name, dtype="float64")
+
+    @cached_property
+    def wide_session_codes(self) -> np.ndarray:
+        """Session position of each wide cell, -1 past a ticker's last bar."""
+        return self.to_wide(self.session_codes.astype("int64"), fill=-1)
+
+    def by_session(self, row_values: np.ndarray) -> np.ndarray:
+        """Lay per-row values out as [session x ticker] for cross-sectional operations."""
+        grid = np.full((len(self.sessions), len(self.tickers)), np.nan)
+        grid[self.session_codes, self.ticker_codes] = row_values
+        return grid
+
+    def from_sessions(self, grid: np.ndarray) -> np.ndarray:
+        """Per-row values picked from a [session x ticker] grid (the inverse of `by_session`)."""
+        return grid[self.session_codes, self.ticker_codes]

@@ -1,0 +1,62 @@
+"""Builds the stores a profile asks for: the one place that knows `local` from `prod`.
+
+Feature math, flows and serving receive a Warehouse and a FeatureStore from here and never
+branch on the profile themselves (the Dagster project_fully_featured pattern).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stockfeatures.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+    from feast.data_source import DataSource
+
+    from stockfeatures.storage.warehouse import Warehouse
+
+FEATURES_TABLE = "features_daily"
+FEATURES_SOURCE = "features_daily"
+
+
+def features_daily_source(settings: Settings | None = None) -> DataSource:
+    """The Feast batch source over features_daily for the active profile."""
+    settings = settings or load_settings()
+    common = dict(
+        name=FEATURES_SOURCE,
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created_timestamp",
+        description="Daily features per ticker, bitemporal: one row per version of a session's values",
+    )
+    if settings.profile == "local":
+        from feast import FileSource
+
+        return FileSource(path=str(settings.local_dir / f"{FEATURES_TABLE}.parquet"), **common)
+    from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
+        PostgreSQLSource,
+    )
+
+    return PostgreSQLSource(table=FEATURES_TABLE, **common)
+
+
+def open_warehouse(settings: Settings | None = None) -> Warehouse:
+    """The offline warehouse (prices, corporate actions, features, quarantine)."""
+    settings = settings or load_settings()
+    if settings.profile == "local":
+        from stockfeatures.storage.parquet_warehouse import ParquetWarehouse
+
+        return ParquetWarehouse(settings.local_dir)
+    from stockfeatures.storage.postgres_warehouse import PostgresWarehouse
+
+    return PostgresWarehouse(settings.pg_dsn)
+
+
+def open_feature_store(settings: Settings | None = None) -> FeatureStore:
+    """A Feast FeatureStore over feature_repo/ with the profile's yaml."""
+    from feast import FeatureStore
+
+    settings = settings or load_settings()
+    settings.export_feast_environment()
+    settings.local_dir.mkdir(parents=True, exist_ok=True)
+    return FeatureStore(repo_path=str(settings.feature_repo_dir), fs_yaml_file=settings.feature_store_yaml)

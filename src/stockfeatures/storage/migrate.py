@@ -1,0 +1,117 @@
+"""Apply infra/sql/*.sql in file-name order, once each, then add FeatureSpec columns.
+
+Why not a migration framework: the schema is a handful of files plus one dynamic step (one
+column per FeatureSpec), and the ordering/recording rules fit in this module. Each file runs
+in its own transaction together with its schema_migrations row, under an advisory lock so two
+processes migrating at once do not race. Running migrate twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from stockfeatures.storage.errors import MigrationFailed
+from stockfeatures.storage.pg_connection import connect
+
+log = logging.getLogger(__name__)
+
+_LOCK_ID = 0x5F5F_F3A7  # arbitrary, constant: serializes concurrent migrate() calls
+_BOOTSTRAP = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+NO_TIMESCALEDB = "TimescaleDB not available: plain tables with indexes"
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    applied: tuple[str, ...]
+    already_applied: tuple[str, ...]
+    feature_columns_added: tuple[str, ...]
+    timescaledb: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied or self.feature_columns_added)
+
+
+def default_sql_dir() -> Path:
+    from stockfeatures.config import load_settings
+
+    return load_settings().repo_dir / "infra" / "sql"
+
+
+def _migration_files(sql_dir: Path) -> list[Path]:
+    files = sorted(sql_dir.glob("*.sql"))
+    if not files:
+        raise MigrationFailed(f"no *.sql migrations in {sql_dir}; set STOCKFEATURES_REPO_DIR")
+    return files
+
+
+def _apply_files(conn: psycopg.Connection, files: list[Path]) -> tuple[list[str], list[str]]:
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    applied, skipped = [], []
+    for path in files:
+        if path.name in done:
+            skipped.append(path.name)
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(path.read_text())
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.name,))
+        except psycopg.Error as exc:
+            raise MigrationFailed(f"migration {path.name} failed: {exc}") from exc
+        log.info("applied migration %s", path.name)
+        applied.append(path.name)
+    return applied, skipped
+
+
+def _add_feature_columns(conn: psycopg.Connection) -> list[str]:
+    from stockfeatures.features.spec import FEATURE_NAMES
+
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'features_daily'"
+        )
+    }
+    added = [name for name in FEATURE_NAMES if name not in existing]
+    with conn.transaction():
+        for name in added:  # IF NOT EXISTS still guards a concurrent migrate
+            conn.execute(
+                sql.SQL("ALTER TABLE features_daily ADD COLUMN IF NOT EXISTS {} double precision")
+                .format(sql.Identifier(name))
+            )
+    for name in added:
+        log.info("added feature column features_daily.%s", name)
+    return added
+
+
+def _has_timescaledb(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    return row is not None
+
+
+def migrate(dsn: str, sql_dir: Path | None = None) -> MigrationReport:
+    """Bring the database at `dsn` to the current schema; safe to call on every start."""
+    files = _migration_files(Path(sql_dir) if sql_dir else default_sql_dir())
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
+        try:
+            conn.execute(_BOOTSTRAP)
+            applied, skipped = _apply_files(conn, files)
+            added = _add_feature_columns(conn)
+            timescaledb = _has_timescaledb(conn)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
+    if not timescaledb:
+        log.warning(NO_TIMESCALEDB)
+    return MigrationReport(tuple(applied), tuple(skipped), tuple(added), timescaledb)

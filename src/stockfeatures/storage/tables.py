@@ -1,0 +1,68 @@
+"""Which columns each bitemporal table stores, and which of them make a new version.
+
+A stored row is a *version* of a fact identified by `key`; `created_timestamp` says when that
+version became known. A new row is stored only when one of `values` differs from the version
+known just before it, so re-running a day is idempotent while restatements are kept.
+The feature table's columns come from FeatureSpec at call time, never from a literal list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CREATED = "created_timestamp"
+EVENT = "event_timestamp"
+ACTION_KINDS = ("split", "dividend")
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+    columns: tuple[str, ...]
+    timestamps: tuple[str, ...] = (EVENT, CREATED)
+    dates: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ("ticker",)
+
+    @property
+    def version_key(self) -> tuple[str, ...]:
+        """The primary key: one row per fact per knowledge time."""
+        return (*self.key, CREATED)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.optional)
+
+
+BARS = TableSchema(
+    name="prices",
+    key=("ticker", EVENT),
+    values=("open", "high", "low", "close", "volume"),
+    columns=("ticker", "session", "open", "high", "low", "close", "volume", EVENT, CREATED, "source"),
+    dates=("session",),
+    optional=("source",),
+    texts=("ticker", "source"),
+)
+
+ACTIONS = TableSchema(
+    name="corporate_actions",
+    key=("ticker", "ex_date", "kind"),
+    values=("value",),
+    columns=("ticker", "ex_date", "kind", "value", EVENT, CREATED),
+    dates=("ex_date",),
+    texts=("ticker", "kind"),
+)
+
+
+def features_schema() -> TableSchema:
+    """features_daily as FeatureSpec defines it now (imported late: spec imports the math)."""
+    from stockfeatures.features.spec import FEATURE_NAMES
+
+    return TableSchema(
+        name="features_daily",
+        key=("ticker", EVENT),
+        values=tuple(FEATURE_NAMES),
+        columns=("ticker", EVENT, CREATED, *FEATURE_NAMES),
+    )

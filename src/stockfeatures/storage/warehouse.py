@@ -1,0 +1,76 @@
+"""The offline store's contract, shared by the PostgreSQL (prod) and parquet (local) stores.
+
+Pipelines and serving depend on this Protocol only; a profile decides which implementation
+they get, so no flow branches on `local` vs `prod`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from stockfeatures.storage.query_window import TimeLike
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """inserted: new versions stored; unchanged: input rows already known (nothing to add)."""
+
+    inserted: int
+    unchanged: int
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """Append-only, bitemporal storage of bars, corporate actions, features and rejects.
+
+    Writes never update or delete: a changed value becomes a new version with its
+    created_timestamp; an unchanged one is skipped. Reads return the latest version of each
+    fact among those known at `as_of` (None = now). A batch is written whole or not at all.
+    """
+
+    def migrate(self) -> object: ...
+
+    def write_bars(self, bars: pd.DataFrame) -> WriteResult: ...
+
+    def write_actions(self, actions: pd.DataFrame) -> WriteResult: ...
+
+    def write_features(self, features: pd.DataFrame) -> WriteResult: ...
+
+    def read_bars(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame: ...
+
+    def read_actions(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame: ...
+
+    def read_features(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame: ...
+
+    def latest_features(self, tickers: Iterable[str] | None = None) -> pd.DataFrame: ...
+
+    def quarantine(self, stage: str, rows: pd.DataFrame, reason: str | pd.Series) -> int: ...
+
+    def read_quarantine(self, stage: str | None = None) -> pd.DataFrame: ...
+
+    def tickers(self) -> list[str]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,75 @@
+"""Trading sessions and the instant a daily bar becomes knowable.
+
+The rule "a bar is invisible before its session close" lives here and nowhere else:
+event_timestamp = the XNYS close of the bar's session (16:00 America/New_York, 13:00 on
+early closes), taken from exchange_calendars rather than a hand-written holiday list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+
+import exchange_calendars as xcals
+import pandas as pd
+
+EXCHANGE = "XNYS"
+
+
+class NotASession(ValueError):
+    """A date given as a trading session is not an XNYS session (weekend or holiday)."""
+
+
+@lru_cache(maxsize=1)
+def calendar() -> xcals.ExchangeCalendar:
+    return xcals.get_calendar(EXCHANGE, start="1990-01-01")
+
+
+def _as_session_index(sessions) -> pd.DatetimeIndex:
+    index = pd.DatetimeIndex(pd.to_datetime(sessions))
+    if index.tz is not None:
+        raise ValueError("sessions are calendar dates; pass tz-naive dates, not timestamps")
+    return index.normalize()
+
+
+def session_close(sessions) -> pd.DatetimeIndex:
+    """UTC close instant of each session; raises NotASession naming the offending dates."""
+    index = _as_session_index(sessions)
+    closes = calendar().closes
+    missing = index[~index.isin(closes.index)]
+    if len(missing):
+        shown = ", ".join(str(d.date()) for d in missing[:5])
+        raise NotASession(f"not {EXCHANGE} sessions: {shown}" + (" ..." if len(missing) > 5 else ""))
+    return pd.DatetimeIndex(closes.reindex(index).to_numpy(), tz="UTC")
+
+
+def is_session(sessions) -> pd.Series:
+    index = _as_session_index(sessions)
+    return pd.Series(index.isin(calendar().closes.index), index=index)
+
+
+def sessions_between(start: date | str, end: date | str) -> pd.DatetimeIndex:
+    """All XNYS sessions from start to end inclusive, as tz-naive dates."""
+    return calendar().sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
+
+
+def _utc(instant: datetime | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(instant)
+    if stamp.tzinfo is None:
+        raise ValueError(f"timestamp {instant!r} has no timezone; every timestamp here is UTC-aware")
+    return stamp.tz_convert("UTC")
+
+
+def latest_completed_session(as_of: datetime | pd.Timestamp) -> pd.Timestamp:
+    """The most recent session whose close is at or before `as_of` (its bar is knowable)."""
+    stamp = _utc(as_of)
+    closes = calendar().closes
+    done = closes[closes <= stamp]
+    if done.empty:
+        raise ValueError(f"no {EXCHANGE} session closed before {stamp}")
+    return done.index[-1]
+
+
+def is_visible(event_timestamp: datetime | pd.Timestamp, as_of: datetime | pd.Timestamp) -> bool:
+    """A bar stamped at its session close is visible only from that instant on."""
+    return _utc(event_timestamp) <= _utc(as_of)

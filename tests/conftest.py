@@ -1,0 +1,44 @@
+"""Session fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import postgres_server, redis_server, throwaway_database
+
+REPO = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn() -> Iterator[str]:
+    with postgres_server() as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(pg_admin_dsn: str) -> Iterator[str]:
+    """A throwaway database on the real PostgreSQL server, for this test session."""
+    with throwaway_database(pg_admin_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+def copy_repo_skeleton(target: Path) -> Path:
+    """A private copy of feature_repo/ so a test's registry and data never touch the checkout."""
+    shutil.copytree(REPO / "feature_repo", target / "feature_repo",
+                    ignore=shutil.ignore_patterns("__pycache__", "data"))
+    (target / "docs").mkdir(exist_ok=True)
+    return target

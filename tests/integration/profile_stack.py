@@ -1,0 +1,48 @@
+"""Builds a complete, isolated feature store for one profile inside a temporary folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stockfeatures import jobs
+from stockfeatures.config import Settings, load_settings
+from stockfeatures.prices.sample import SampleSource
+from stockfeatures.profiles import open_feature_store, open_warehouse
+from tests.conftest import copy_repo_skeleton
+
+TICKERS = ["AAPL", "MSFT", "NVDA", "SPY"]
+START, END = date(2023, 1, 3), date(2025, 6, 30)
+
+
+@dataclass
+class ProfileStack:
+    settings: Settings
+    warehouse: object
+    store: object
+    latest: pd.Timestamp
+
+
+def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
+                pg_dsn: str | None = None, redis_url: str | None = None) -> ProfileStack:
+    copy_repo_skeleton(root)
+    monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(root))
+    monkeypatch.setenv("STOCKFEATURES_PROFILE", profile)
+    if pg_dsn:
+        monkeypatch.setenv("STOCKFEATURES_PG_DSN", pg_dsn)
+    if redis_url:
+        monkeypatch.setenv("STOCKFEATURES_REDIS_URL", redis_url)
+    settings = load_settings()
+    warehouse = open_warehouse(settings)
+    warehouse.migrate()
+    jobs.ingest(SampleSource(), warehouse, TICKERS, START, END)
+    jobs.compute(warehouse, settings.benchmark_ticker)
+    jobs.apply_definitions(settings)
+    store = open_feature_store(settings)
+    latest = jobs.latest_event_timestamp(warehouse)
+    jobs.materialize(store, latest - timedelta(days=10), latest + timedelta(seconds=1))
+    return ProfileStack(settings, warehouse, store, latest)

@@ -1,0 +1,102 @@
+"""Real PostgreSQL and Redis for integration tests.
+
+Order of preference: the servers named by STOCKFEATURES_PG_DSN / STOCKFEATURES_REDIS_URL
+(default localhost), then testcontainers when a Docker engine answers, else a failure that
+says how to provide them. Nothing fakes a database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import pytest
+import redis
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+HOW_TO = (
+    "Integration tests need PostgreSQL and Redis. Start them locally (see .ci/run), point "
+    "STOCKFEATURES_PG_DSN / STOCKFEATURES_REDIS_URL at running servers, or run a Docker engine "
+    "so testcontainers can start them."
+)
+
+
+def _pg_reachable(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _redis_reachable(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def _docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """DSN of an administrative database on a reachable PostgreSQL server."""
+    dsn = os.environ.get("STOCKFEATURES_PG_DSN") or DEFAULT_PG
+    if _pg_reachable(dsn):
+        yield dsn
+        return
+    if not _docker_available():
+        pytest.fail(f"PostgreSQL unreachable at {dsn}. {HOW_TO}")
+    from testcontainers.postgres import PostgresContainer
+
+    with PostgresContainer("timescale/timescaledb:latest-pg15", driver=None) as container:
+        yield container.get_connection_url()
+
+
+@contextmanager
+def throwaway_database(admin_dsn: str) -> Iterator[str]:
+    """A fresh database for one test session, dropped afterwards."""
+    name = f"sf_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlparse(admin_dsn)
+    try:
+        yield urlunparse(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """URL of Redis database 15 on a reachable server, flushed before use."""
+    url = os.environ.get("STOCKFEATURES_REDIS_URL") or DEFAULT_REDIS
+    if not _redis_reachable(url):
+        if not _docker_available():
+            pytest.fail(f"Redis unreachable at {url}. {HOW_TO}")
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
+            yield _use_test_db(f"redis://{host}:{port}/0")
+        return
+    yield _use_test_db(url)
+
+
+def _use_test_db(url: str) -> str:
+    test_url = urlunparse(urlparse(url)._replace(path="/15"))
+    redis.Redis.from_url(test_url).flushdb()
+    return test_url
