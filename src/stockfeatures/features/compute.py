@@ -30,8 +30,13 @@ def _utc_ns(column: pd.Series) -> pd.Series:
 
 
 def knowledge_times(panel: PricePanel) -> pd.Series:
-    """When each feature row became knowable: max(its session close, the latest knowledge time
-    of the bars in its MAX_LOOKBACK window), so a revised old bar also dates the rows it feeds.
+    """When each feature row became knowable.
+
+    max(its session close, the latest knowledge time of any bar that can feed a value on
+    that session): every ticker's bars in its MAX_LOOKBACK window, not just its own,
+    because mom_12_1_rank and beta_60d are cross-sectional. A revised SPY bar re-dates the
+    betas it changes, and a revised bar of one ticker re-dates the ranks of all; stamping
+    them with an older knowledge time would leak the revision into earlier backtests.
 
     Nanosecond instants do not fit a float exactly, so the rolling max runs on the rank of
     each instant among the distinct instants (small integers, exact in float64)."""
@@ -39,8 +44,11 @@ def knowledge_times(panel: PricePanel) -> pd.Series:
     event = _utc_ns(panel.rows["event_timestamp"]).array.asi8
     distinct, rank = np.unique(created, return_inverse=True)
     wide_rank = panel.to_wide(rank.astype("float64"))
-    latest_rank = pd.DataFrame(wide_rank, copy=False).rolling(MAX_LOOKBACK, min_periods=1).max()
-    latest = distinct[panel.to_rows(latest_rank.to_numpy()).to_numpy().astype("int64")]
+    own_latest = pd.DataFrame(wide_rank, copy=False).rolling(MAX_LOOKBACK, min_periods=1).max()
+    own_rows = panel.to_rows(own_latest.to_numpy()).to_numpy()
+    session_latest = np.nanmax(panel.by_session(own_rows), axis=1)
+    latest = distinct[panel.from_sessions(session_latest[:, None].repeat(len(panel.tickers), axis=1))
+                      .astype("int64")]
     known = np.maximum(latest, event)
     instants = pd.DatetimeIndex(known.view("datetime64[ns]")).tz_localize("UTC")
     return pd.Series(instants, index=panel.index, name="created_timestamp")

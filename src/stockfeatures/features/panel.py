@@ -54,6 +54,8 @@ def validate_bars(bars: pd.DataFrame) -> None:
         raise InvalidBars(
             f"adjusted bars lack column(s) {', '.join(missing)}; expected {', '.join(REQUIRED_COLUMNS)}"
         )
+    if bars["ticker"].isna().any():
+        raise InvalidBars(f"column ticker is missing on {int(bars['ticker'].isna().sum())} row(s)")
     for column in TIMESTAMP_COLUMNS:
         dtype = bars[column].dtype
         if not isinstance(dtype, pd.DatetimeTZDtype):

@@ -176,12 +176,14 @@ def normalize_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) ->
     checks.dates = sessions.where(sessions.notna(), frame[session_column])
 
     numbers = frame[[*PRICE_COLUMNS, "volume"]].apply(pd.to_numeric, errors="coerce").astype(float)
-    checks.rule("missing or non-numeric price or volume", ~np.isfinite(numbers).all(axis=1))
+    finite = np.isfinite(numbers).all(axis=1).to_numpy()
+    checks.rule("missing or non-numeric price or volume", ~finite)
+    # The remaining rules judge only rows whose numbers exist, so each row gets its real reason.
     o, h, low, c, v = (numbers[column].to_numpy() for column in (*PRICE_COLUMNS, "volume"))
-    checks.rule("non-positive price", (numbers[list(PRICE_COLUMNS)] <= 0).any(axis=1))
-    checks.rule("high below max(open, close)", h < np.maximum(o, c))
-    checks.rule("low above min(open, close)", low > np.minimum(o, c))
-    checks.rule("negative volume", v < 0)
+    checks.rule("non-positive price", finite & (numbers[list(PRICE_COLUMNS)] <= 0).any(axis=1).to_numpy())
+    checks.rule("high below max(open, close)", finite & (h < np.maximum(o, c)))
+    checks.rule("low above min(open, close)", finite & (low > np.minimum(o, c)))
+    checks.rule("negative volume", finite & (v < 0))
     keyed = ~bad_ticker & good_session
     duplicated = np.zeros(len(frame), dtype=bool)
     duplicated[keyed] = pd.DataFrame(

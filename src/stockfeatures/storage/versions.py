@@ -33,9 +33,10 @@ def new_versions(stored: pd.DataFrame, incoming: pd.DataFrame, schema: TableSche
         return fresh
     key = list(schema.key)
     relevant = stored.merge(fresh[key].drop_duplicates(), on=key, how="inner")
-    timeline = pd.concat(
-        [relevant.assign(**{_NEW: False}), fresh.assign(**{_NEW: True})], ignore_index=True
-    ).sort_values([*key, CREATED], kind="stable")
+    parts = [fresh.assign(**{_NEW: True})]
+    if not relevant.empty:  # concat with an empty frame would upset column dtypes
+        parts.insert(0, relevant.assign(**{_NEW: False}))
+    timeline = pd.concat(parts, ignore_index=True).sort_values([*key, CREATED], kind="stable")
     groups = timeline.groupby(key, sort=False, dropna=False)
     has_previous = groups.cumcount() > 0
     previous = groups[list(schema.values)].shift(1)

@@ -1,0 +1,138 @@
+"""SQL text for the bitemporal tables, generated from a TableSchema.
+
+The append rule of versions.py, in one INSERT ... SELECT: incoming rows whose
+(key, created_timestamp) is new are merged with the stored versions of the same keys, ordered
+by created_timestamp, and kept only when some value IS DISTINCT FROM the previous version
+(NULL = NULL, and PostgreSQL's float8 treats NaN = NaN).
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from stockfeatures.storage.query_window import QueryWindow
+from stockfeatures.storage.tables import CREATED, EVENT, TableSchema
+
+INCOMING = "incoming_rows"
+
+
+def _ids(names, prefix: str | None = None) -> sql.Composed:
+    if prefix is None:
+        return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    return sql.SQL(", ").join(sql.Identifier(prefix, n) for n in names)
+
+
+def _same_key(left: str, right: str, names) -> sql.Composed:
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(left, n), sql.Identifier(right, n)) for n in names
+    )
+
+
+def create_incoming(schema: TableSchema) -> sql.Composed:
+    return sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(
+        sql.Identifier(INCOMING), sql.Identifier(schema.name)
+    )
+
+
+def copy_incoming(schema: TableSchema) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(INCOMING), _ids(schema.columns)
+    )
+
+
+def insert_new_versions(schema: TableSchema) -> sql.Composed:
+    table, columns = sql.Identifier(schema.name), schema.columns
+    previous = sql.SQL(", ").join(
+        sql.SQL("lag({0}) OVER w AS {1}").format(sql.Identifier(v), sql.Identifier(f"prev_{v}"))
+        for v in schema.values
+    )
+    changed = sql.SQL(" OR ").join(
+        sql.SQL("{} IS DISTINCT FROM {}").format(sql.Identifier(f"prev_{v}"), sql.Identifier(v))
+        for v in schema.values
+    )
+    return sql.SQL(
+        """
+        WITH fresh AS (
+            SELECT {cols_i} FROM {incoming} AS i
+            WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE {same_version})
+        ), timeline AS (
+            SELECT {cols}, true AS is_new FROM fresh
+            UNION ALL
+            SELECT {cols_s}, false AS is_new FROM {table} AS s
+            WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {same_fact})
+        ), compared AS (
+            SELECT {cols}, is_new, row_number() OVER w AS position, {previous}
+            FROM timeline
+            WINDOW w AS (PARTITION BY {key} ORDER BY {created})
+        )
+        INSERT INTO {table} ({cols})
+        SELECT {cols} FROM compared WHERE is_new AND (position = 1 OR {changed})
+        """
+    ).format(
+        cols_i=_ids(columns, "i"),
+        cols_s=_ids(columns, "s"),
+        cols=_ids(columns),
+        incoming=sql.Identifier(INCOMING),
+        table=table,
+        same_version=_same_key("s", "i", schema.version_key),
+        same_fact=_same_key("s", "f", schema.key),
+        previous=previous,
+        key=_ids(schema.key),
+        created=sql.Identifier(CREATED),
+        changed=changed,
+    )
+
+
+def _filters(window: QueryWindow) -> tuple[sql.Composed, dict]:
+    clauses = [sql.SQL("{} <= %(as_of)s").format(sql.Identifier(CREATED))]
+    params: dict = {"as_of": window.as_of}
+    if window.tickers is not None:
+        clauses.append(sql.SQL("ticker = ANY(%(tickers)s)"))
+        params["tickers"] = list(window.tickers)
+    if window.lower is not None:
+        clauses.append(sql.SQL("{} >= %(lower)s").format(sql.Identifier(EVENT)))
+        params["lower"] = window.lower
+    if window.upper is not None:
+        clauses.append(sql.SQL("{} < %(upper)s").format(sql.Identifier(EVENT)))
+        params["upper"] = window.upper
+    return sql.SQL(" AND ").join(clauses), params
+
+
+def select_known_at(schema: TableSchema, window: QueryWindow) -> tuple[sql.Composed, dict]:
+    """Latest version per fact among versions known at window.as_of, as CSV on STDOUT."""
+    where, params = _filters(window)
+    query = sql.SQL(
+        "COPY (SELECT DISTINCT ON ({key}) {cols} FROM {table} WHERE {where} "
+        "ORDER BY {key}, {created} DESC) TO STDOUT WITH (FORMAT csv, HEADER true)"
+    ).format(
+        key=_ids(schema.key),
+        cols=_ids(schema.columns),
+        table=sql.Identifier(schema.name),
+        where=where,
+        created=sql.Identifier(CREATED),
+    )
+    return query, params
+
+
+def select_latest_rows(schema: TableSchema, tickers: list[str] | None) -> sql.Composed:
+    """Newest event row per ticker (latest version); per-ticker LIMIT 1 walks the index."""
+    order = sql.SQL("{} DESC, {} DESC").format(sql.Identifier(EVENT), sql.Identifier(CREATED))
+    if tickers is None:
+        body = sql.SQL(
+            "SELECT DISTINCT ON (ticker) {cols} FROM {table} WHERE {created} <= %(as_of)s "
+            "ORDER BY ticker, {order}"
+        )
+    else:
+        body = sql.SQL(
+            "SELECT f.* FROM unnest(%(tickers)s::text[]) AS t(ticker) CROSS JOIN LATERAL "
+            "(SELECT {cols} FROM {table} AS x WHERE x.ticker = t.ticker AND {created} <= %(as_of)s "
+            "ORDER BY {order} LIMIT 1) AS f"
+        )
+    return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
+        body.format(
+            cols=_ids(schema.columns),
+            table=sql.Identifier(schema.name),
+            created=sql.Identifier(CREATED),
+            order=order,
+        )
+    )

@@ -1,0 +1,183 @@
+"""The prod offline store: bitemporal tables in PostgreSQL (TimescaleDB when present).
+
+Frames move as CSV through COPY in both directions: pandas writes and parses it in C, so no
+per-row Python work happens on bulk paths, and floats round-trip exactly (shortest repr out,
+extra_float_digits=1 default in). A write is COPY into a temp table plus one INSERT ... SELECT
+inside one transaction: a failure rolls the whole batch back.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from stockfeatures.storage import postgres_sql
+from stockfeatures.storage.canonical import QUARANTINE_COLUMNS, canonical, quarantine_records
+from stockfeatures.storage.errors import WriteFailed
+from stockfeatures.storage.migrate import MigrationReport, migrate
+from stockfeatures.storage.pg_connection import open_pool
+from stockfeatures.storage.query_window import TimeLike, query_window
+from stockfeatures.storage.tables import ACTIONS, BARS, TableSchema, features_schema
+from stockfeatures.storage.validation import validated
+from stockfeatures.storage.warehouse import WriteResult
+
+
+def _to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, header=False, na_rep="").encode()
+
+
+def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
+    numeric = [c for c in schema.columns if c not in schema.texts]
+    frame = pd.read_csv(
+        io.BytesIO(raw),
+        dtype={c: "object" for c in schema.texts},
+        keep_default_na=False,  # a ticker may be spelled "NA" or "NULL"
+        na_values={c: ["", "NaN"] for c in numeric},
+    )
+    for column in schema.texts:
+        frame[column] = frame[column].where(frame[column] != "", None)
+    return canonical(frame, schema)
+
+
+class PostgresWarehouse:
+    """Warehouse over a PostgreSQL DSN; open lazily, close() (or `with`) to release the pool."""
+
+    def __init__(self, dsn: str, *, max_connections: int = 4):
+        self.dsn = dsn
+        self._max_connections = max_connections
+        self._pool = None
+
+    def __enter__(self) -> PostgresWarehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _connection(self):
+        if self._pool is None:
+            self._pool = open_pool(self.dsn, max_size=self._max_connections)
+        return self._pool.connection()
+
+    def migrate(self) -> MigrationReport:
+        return migrate(self.dsn)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _append(self, frame: pd.DataFrame, schema: TableSchema) -> WriteResult:
+        rows = validated(frame, schema)
+        if rows.empty:
+            return WriteResult(0, len(frame))
+        try:
+            with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.execute(postgres_sql.create_incoming(schema))
+                with cur.copy(postgres_sql.copy_incoming(schema)) as copy:
+                    copy.write(_to_csv(rows))
+                cur.execute(postgres_sql.insert_new_versions(schema))
+                inserted = cur.rowcount
+        except psycopg.Error as exc:
+            raise WriteFailed(
+                f"{schema.name}: batch of {len(rows)} rows rolled back, nothing written: {exc}"
+            ) from exc
+        return WriteResult(inserted, len(frame) - inserted)
+
+    def write_bars(self, bars: pd.DataFrame) -> WriteResult:
+        return self._append(bars, BARS)
+
+    def write_actions(self, actions: pd.DataFrame) -> WriteResult:
+        return self._append(actions, ACTIONS)
+
+    def write_features(self, features: pd.DataFrame) -> WriteResult:
+        return self._append(features, features_schema())
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _copy_out(self, query: sql.Composable, params: dict) -> bytes:
+        buffer = io.BytesIO()
+        with self._connection() as conn, conn.cursor() as cur, cur.copy(query, params) as copy:
+            for block in copy:
+                buffer.write(block)
+        return buffer.getvalue()
+
+    def _read(self, schema: TableSchema, tickers, start, end, as_of) -> pd.DataFrame:
+        window = query_window(tickers, start, end, as_of)
+        query, params = postgres_sql.select_known_at(schema, window)
+        return _from_csv(self._copy_out(query, params), schema)
+
+    def read_bars(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(BARS, tickers, start, end, as_of)
+
+    def read_actions(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(ACTIONS, tickers, start, end, as_of)
+
+    def read_features(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(features_schema(), tickers, start, end, as_of)
+
+    def latest_features(
+        self, tickers: Iterable[str] | None = None, as_of: datetime | pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        schema = features_schema()
+        window = query_window(tickers, as_of=as_of)
+        chosen = None if window.tickers is None else list(window.tickers)
+        query = postgres_sql.select_latest_rows(schema, chosen)
+        params = {"as_of": window.as_of, "tickers": chosen}
+        return _from_csv(self._copy_out(query, params), schema)
+
+    def tickers(self) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute("SELECT DISTINCT ticker FROM prices ORDER BY ticker").fetchall()
+        return [row[0] for row in rows]
+
+    # -- quarantine -------------------------------------------------------------------------
+
+    def quarantine(self, stage: str, rows: pd.DataFrame, reason: str | pd.Series) -> int:
+        records = quarantine_records(stage, rows, reason)
+        if records.empty:
+            return 0
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in QUARANTINE_COLUMNS)
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            statement = sql.SQL("COPY quarantine ({}) FROM STDIN WITH (FORMAT csv)").format(columns)
+            with cur.copy(statement) as copy:
+                copy.write(_to_csv(records))
+        return len(records)
+
+    def read_quarantine(self, stage: str | None = None) -> pd.DataFrame:
+        query = "SELECT id, stage, ticker, event_timestamp, reason, payload, quarantined_at FROM quarantine"
+        params: tuple = ()
+        if stage is not None:
+            query += " WHERE stage = %s"
+            params = (stage,)
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(query + " ORDER BY id", params)
+            names = [d.name for d in cur.description]
+            frame = pd.DataFrame(cur.fetchall(), columns=names)
+        for column in ("event_timestamp", "quarantined_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
+        return frame

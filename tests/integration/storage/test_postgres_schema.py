@@ -1,0 +1,101 @@
+"""Migrations and transactional guarantees specific to the PostgreSQL store."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+import pytest
+
+from stockfeatures.features.spec import FEATURE_NAMES
+from stockfeatures.storage import PostgresWarehouse, WriteFailed, migrate
+from stockfeatures.storage.migrate import NO_TIMESCALEDB
+
+pytestmark = pytest.mark.integration
+
+
+def _columns(dsn: str, table: str) -> list[tuple[str, str]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+            (table,),
+        ).fetchall()
+
+
+def test_migrate_builds_plain_tables_when_timescaledb_is_missing(database_factory, caplog):
+    dsn = database_factory()
+    caplog.set_level(logging.INFO, logger="stockfeatures.storage.migrate")
+
+    report = migrate(dsn)
+
+    assert report.timescaledb is False
+    assert NO_TIMESCALEDB in caplog.text
+    assert report.applied == tuple(sorted(report.applied))
+    assert "0005_timescaledb.sql" in report.applied
+    assert report.feature_columns_added == FEATURE_NAMES
+    for table in ("prices", "corporate_actions", "features_daily", "quarantine", "schema_migrations"):
+        assert _columns(dsn, table), f"{table} was not created"
+
+
+def test_second_migrate_is_a_noop(database_factory):
+    dsn = database_factory()
+    first = migrate(dsn)
+
+    second = migrate(dsn)
+
+    assert first.changed
+    assert not second.changed
+    assert second.already_applied == first.applied
+    with psycopg.connect(dsn) as conn:
+        recorded = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert recorded == list(first.applied)
+
+
+def test_feature_columns_are_exactly_the_feature_specs(migrated_dsn):
+    columns = _columns(migrated_dsn, "features_daily")
+
+    assert [name for name, _ in columns[3:]] == list(FEATURE_NAMES)
+    assert {kind for _, kind in columns[3:]} == {"double precision"}
+    assert [name for name, _ in columns[:3]] == ["ticker", "event_timestamp", "created_timestamp"]
+
+
+def test_features_daily_has_the_point_in_time_indexes(migrated_dsn):
+    with psycopg.connect(migrated_dsn) as conn:
+        definitions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'features_daily'"
+            )
+        ]
+    assert any("(ticker, event_timestamp DESC, created_timestamp DESC)" in d for d in definitions)
+    assert any(d.endswith("(event_timestamp)") for d in definitions)
+
+
+@pytest.fixture
+def rejecting_trigger(empty_dsn):
+    """Make PostgreSQL itself fail halfway through an INSERT ... SELECT (after other rows)."""
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(
+            """
+            CREATE FUNCTION reject_ticker_bbb() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.ticker = 'BBB' THEN RAISE EXCEPTION 'BBB refused by test trigger'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER reject_bbb BEFORE INSERT ON prices
+                FOR EACH ROW EXECUTE FUNCTION reject_ticker_bbb();
+            """
+        )
+    yield empty_dsn
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER reject_bbb ON prices; DROP FUNCTION reject_ticker_bbb()")
+
+
+def test_database_failure_mid_batch_leaves_no_partial_rows(rejecting_trigger, make_bars):
+    with PostgresWarehouse(rejecting_trigger) as warehouse:
+        with pytest.raises(WriteFailed, match="rolled back"):
+            warehouse.write_bars(make_bars(tickers=("AAA", "BBB", "CCC")))
+
+        assert warehouse.read_bars().empty
+        assert warehouse.write_bars(make_bars(tickers=("AAA",))).inserted == 4
