@@ -61,6 +61,12 @@ def _restore_raw(bars: pd.DataFrame) -> pd.DataFrame:
     return raw[list(RAW_BAR_COLUMNS)]
 
 
+def _with_merge_dtypes(frame: pd.DataFrame, date_column: str) -> pd.DataFrame:
+    """merge_asof needs identical key dtypes; frames read back from a store may differ in
+    datetime resolution (us vs ns) or string dtype."""
+    return frame.astype({"ticker": object, date_column: "datetime64[ns]"})
+
+
 def _action_factors(bars: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
     """One row per (ticker, ex_date) that affects some bar: price/volume factor, knowledge time."""
     columns = ["ticker", "ex_date", "price_factor", "volume_factor", "created_timestamp", "attach"]
@@ -121,7 +127,8 @@ def adjust_bars(
     """
     if {"raw_close", "raw_volume"} <= set(bars.columns):
         bars = _restore_raw(bars)
-    raw = latest_versions(bars[list(RAW_BAR_COLUMNS)], as_of)
+    raw = latest_versions(_with_merge_dtypes(bars[list(RAW_BAR_COLUMNS)], "session"), as_of)
+    actions = _with_merge_dtypes(actions, "ex_date")
     if as_of is not None and not actions.empty:
         actions = actions[actions["created_timestamp"] <= _utc(as_of)]
     factors = _action_factors(raw, actions)

@@ -63,11 +63,14 @@ def _market_paths(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([seed, 0])
     shocks = rng.standard_normal((n, 2))
     log_vol = np.empty(n)
-    level = 0.0
+    level, persistence, shock_size = 0.0, 0.985, 0.06
     for i in range(n):  # AR(1) in log volatility: one short loop over sessions, not rows
-        level = 0.985 * level + 0.06 * shocks[i, 0]
+        level = persistence * level + shock_size * shocks[i, 0]
         log_vol[i] = level
-    regime = np.exp(log_vol - log_vol.var() / 2)
+    # Centre with the process's stationary variance, never a sample statistic of the path:
+    # anything computed over the whole path would make a bar depend on the requested end.
+    stationary_var = shock_size**2 / (1 - persistence**2)
+    regime = np.exp(log_vol - stationary_var / 2)
     daily_vol = 0.16 / np.sqrt(_SESSIONS_PER_YEAR) * regime
     returns = 0.07 / _SESSIONS_PER_YEAR - daily_vol**2 / 2 + daily_vol * shocks[:, 1]
     return returns, regime
@@ -102,7 +105,7 @@ def _ticker_path(seed: int, ticker: str, market: np.ndarray, regime: np.ndarray)
     day_vol = np.sqrt((beta * 0.16) ** 2 + idio**2) / np.sqrt(_SESSIONS_PER_YEAR) * np.sqrt(regime)
     high = np.maximum(open_, close) * np.exp(0.5 * day_vol * np.abs(noise[:, 2]))
     low = np.minimum(open_, close) * np.exp(-0.5 * day_vol * np.abs(noise[:, 3]))
-    surprise = np.abs(returns - returns.mean()) / day_vol
+    surprise = np.abs(returns) / day_vol
     volume = np.round(base_volume * np.exp(0.3 * noise[:, 4]) * (0.6 + 0.4 * surprise))
     return _Path(open_, high, low, close, volume)
 

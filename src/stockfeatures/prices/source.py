@@ -69,6 +69,7 @@ SourceFactory = Callable[..., PriceSource]
 _BUILTIN_SOURCES: dict[str, str] = {
     "sample": "stockfeatures.prices.sample:SampleSource",
     "csv": "stockfeatures.prices.csv_source:CsvSource",
+    "yfinance": "stockfeatures.prices.yahoo:YahooSource",
 }
 _registered: dict[str, SourceFactory] = {}
 

@@ -248,3 +248,25 @@ def test_quarantine_keeps_rejected_rows_with_their_reason(warehouse, make_bars):
     assert rows["payload"].iloc[1]["close"] == -5.0
     assert rows["quarantined_at"].notna().all()
     assert len(warehouse.read_quarantine()) == 3
+
+
+def test_awkward_floats_round_trip_exactly(warehouse, make_bars):
+    bars = make_bars(tickers=("AAA",))
+    awkward = [1 / 3, 0.1 + 0.2, 1e-300, 1.7976931348623157e308]
+    bars["close"] = awkward
+    bars["volume"] = [float("inf"), 5e-324, 2.0**60, float("nan")]
+    bars["source"] = ["sample", None, "csv, quoted", "NA"]
+
+    warehouse.write_bars(bars)
+    stored = warehouse.read_bars().sort_values("session")
+
+    assert stored["close"].tolist() == awkward
+    np.testing.assert_array_equal(stored["volume"].to_numpy(), bars["volume"].to_numpy())
+    assert stored["source"].tolist() == ["sample", None, "csv, quoted", "NA"]
+
+
+def test_ticker_spelled_like_a_missing_value_survives(warehouse, make_bars):
+    warehouse.write_bars(make_bars(tickers=("NA", "NAN")))
+
+    assert warehouse.tickers() == ["NA", "NAN"]
+    assert sorted(warehouse.read_bars()["ticker"].unique()) == ["NA", "NAN"]

@@ -208,3 +208,11 @@ def test_split_adjusted_returns_always_equal_the_economic_returns(closes, events
     adjusted = adjust_bars(normalize_bars(raw), acts)
     np.testing.assert_allclose(ret_1d(adjusted["close"]), ret_1d(closes), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(adjusted["volume"], 100.0 * shares[-1], rtol=1e-9)
+
+
+def test_frames_read_back_with_microsecond_dates_and_string_dtype_adjust_the_same(make_bars):
+    bars = normalize_bars(make_bars("X", SESSIONS[:3], [40.0, 40.0, 10.0]))
+    acts = actions(("X", "2024-01-04", "split", 4.0))
+    stored_bars = bars.astype({"session": "datetime64[us]", "ticker": "string"})
+    stored_acts = acts.astype({"ex_date": "datetime64[us]", "ticker": "string"})
+    assert adjust_bars(stored_bars, stored_acts)["close"].tolist() == [10.0, 10.0, 10.0]

@@ -1,0 +1,144 @@
+"""Every Prometheus metric of the platform: the single place metric names live.
+
+Correct with several worker processes: when PROMETHEUS_MULTIPROC_DIR is set *before Python
+starts* (infra/serve.sh does it), prometheus-client writes each process's values to mmap
+files there and `render_latest()` aggregates them with a MultiProcessCollector from a fresh
+registry. Labels are bounded sets (route templates, sources, outcomes, error kinds), never a
+ticker, so a scan over many symbols cannot blow up the series count.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+SECONDS_PER_MONTH = 30 * 24 * 3600
+
+# One lookup of one ticker. source: where its values came from (online | offline | computed |
+# none); outcome: hit (fresh from the online store), filled (miss completed by the lazy path),
+# stale (best value known is older than the latest session), unknown (no data for the
+# ticker), fallback (Redis unavailable, served from the warehouse), historical (as_of read).
+REQUESTS = Counter(
+    "stockfeatures_requests",
+    "Ticker lookups served, by where the values came from and how the lookup ended",
+    ["source", "outcome"],
+)
+REQUEST_SECONDS = Histogram(
+    "stockfeatures_request_seconds",
+    "HTTP request latency by route template",
+    ["route"],
+    buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5, 1.0, 5.0),
+)
+COMPUTATIONS = Counter(
+    "stockfeatures_computations",
+    "Lazy fills executed under the per-ticker lock (origin: warehouse row or recomputed from prices)",
+    ["origin"],
+)
+ERRORS = Counter(
+    "stockfeatures_errors",
+    "Failures absorbed or reported by serving, by kind",
+    ["kind"],
+)
+UPSTREAM_CALLS = Counter(
+    "stockfeatures_upstream_calls",
+    "Reads that went past the online cache to the warehouse (the costly path)",
+    ["target"],
+)
+FEATURE_AGE_SECONDS = Histogram(
+    "stockfeatures_feature_age_seconds",
+    "Age of served values: request time minus the oldest event_timestamp among a ticker's values",
+    buckets=(3600, 6 * 3600, 86400, 2 * 86400, 3 * 86400, 4 * 86400, 7 * 86400, 30 * 86400),
+)
+# Each worker records its start; "min" keeps the earliest across workers = server start.
+SERVER_START = Gauge(
+    "stockfeatures_server_start_time_seconds",
+    "Unix time the serving processes started (earliest worker)",
+    multiprocess_mode="min",
+)
+
+COST_METRIC = "stockfeatures_estimated_monthly_cost_usd"
+
+
+def mark_server_start() -> None:
+    SERVER_START.set(time.time())
+
+
+def upstream_call_price_usd() -> float:
+    """Price of one upstream call, from STOCKFEATURES_UPSTREAM_CALL_PRICE_USD (default 0.001)."""
+    raw = os.environ.get("STOCKFEATURES_UPSTREAM_CALL_PRICE_USD", "0.001")
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(
+            f"STOCKFEATURES_UPSTREAM_CALL_PRICE_USD={raw!r} is not a number of dollars"
+        ) from None
+
+
+def monthly_cost(upstream_calls: float, uptime_seconds: float, price_per_call: float) -> float:
+    """Upstream spend per 30 days if the rate seen since start continues."""
+    if uptime_seconds <= 0:
+        return 0.0
+    return upstream_calls / uptime_seconds * SECONDS_PER_MONTH * price_per_call
+
+
+class _CostCollector:
+    """Derives the monthly cost at scrape time from the already aggregated counters.
+
+    A per-worker gauge would only move when that worker calls upstream and would keep dead
+    workers' values; computing it from the summed counter and the server start does neither.
+    """
+
+    def __init__(self, source: CollectorRegistry):
+        self._source = source
+
+    def collect(self):
+        calls = 0.0
+        started = None
+        for family in self._source.collect():
+            for sample in family.samples:
+                if sample.name == "stockfeatures_upstream_calls_total":
+                    calls += sample.value
+                elif sample.name == "stockfeatures_server_start_time_seconds" and sample.value > 0:
+                    started = sample.value if started is None else min(started, sample.value)
+        uptime = time.time() - started if started else 0.0
+        gauge = GaugeMetricFamily(
+            COST_METRIC,
+            "Upstream calls per second since start x 30 days x STOCKFEATURES_UPSTREAM_CALL_PRICE_USD",
+        )
+        gauge.add_metric([], monthly_cost(calls, uptime, upstream_call_price_usd()))
+        yield gauge
+
+
+def render_latest() -> tuple[bytes, str]:
+    """The exposition text for GET /metrics, aggregated over every worker process."""
+    if os.environ.get(MULTIPROC_ENV):
+        source = CollectorRegistry()
+        MultiProcessCollector(source)
+    else:
+        from prometheus_client import REGISTRY as source
+    output = CollectorRegistry()
+    output.register(_Forward(source))
+    output.register(_CostCollector(source))
+    return generate_latest(output), CONTENT_TYPE_LATEST
+
+
+class _Forward:
+    """Re-exposes a registry's metrics inside another one (so the cost can be added)."""
+
+    def __init__(self, source: CollectorRegistry):
+        self._source = source
+
+    def collect(self):
+        yield from self._source.collect()

@@ -1,0 +1,115 @@
+"""Reading the online store for a resolved plan.
+
+RedisReader is the hot path: one pipelined HMGET per (ticker, view) on Feast's own key and
+field layout (feast.infra.online_stores.redis), on a client with socket timeouts so a hung
+Redis trips the breaker instead of hanging the request. It skips what makes
+FeatureStore.get_online_features cost ~0.2 ms per call (registry lookups, response proto
+assembly); the values are exactly those Feast wrote. FeastReader does the same through the
+provider's online_read for any other online store (SQLite in the `local` profile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from feast import FeatureStore
+from feast.infra.online_stores.helpers import _redis_key
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from stockfeatures.serving.plan import ReadPlan
+
+# ticker -> view -> (event time in epoch seconds or None, feature -> value or None)
+ViewValues = tuple[float | None, dict[str, float | None]]
+OnlineRows = dict[str, dict[str, ViewValues]]
+
+_MAX_CACHED_KEYS = 50_000
+
+
+class OnlineReader(Protocol):
+    def read(self, plan: ReadPlan, tickers: Sequence[str]) -> OnlineRows: ...
+
+
+def entity_key(ticker: str) -> EntityKeyProto:
+    return EntityKeyProto(join_keys=["ticker"], entity_values=[ValueProto(string_val=ticker)])
+
+
+def _number(value: ValueProto) -> float | None:
+    kind = value.WhichOneof("val")
+    if kind is None or kind == "null_val":
+        return None
+    return float(getattr(value, kind))
+
+
+def _decode_value(raw: bytes | None) -> float | None:
+    if not raw:
+        return None
+    value = ValueProto()
+    value.ParseFromString(raw)
+    return _number(value)
+
+
+def _decode_time(raw: bytes | None) -> float | None:
+    if not raw:
+        return None
+    stamp = Timestamp()
+    stamp.ParseFromString(raw)
+    return stamp.seconds + stamp.nanos / 1e9
+
+
+class RedisReader:
+    def __init__(self, client, project: str, serialization_version: int = 3):
+        self.client = client
+        self.project = project
+        self.serialization_version = serialization_version
+        self._keys: dict[str, bytes] = {}
+
+    def key(self, ticker: str) -> bytes:
+        key = self._keys.get(ticker)
+        if key is None:
+            key = _redis_key(self.project, entity_key(ticker), self.serialization_version)
+            if len(self._keys) >= _MAX_CACHED_KEYS:
+                self._keys.clear()
+            self._keys[ticker] = key
+        return key
+
+    def read(self, plan: ReadPlan, tickers: Sequence[str]) -> OnlineRows:
+        pipe = self.client.pipeline(transaction=False)
+        for ticker in tickers:
+            key = self.key(ticker)
+            for view in plan.views:
+                pipe.hmget(key, view.fields)
+        replies = iter(pipe.execute())
+        rows: OnlineRows = {}
+        for ticker in tickers:
+            per_view = {}
+            for view in plan.views:
+                raw = next(replies)
+                stamp = _decode_time(raw[-1])
+                values = {name: _decode_value(raw[i]) for i, name in enumerate(view.features)}
+                per_view[view.name] = (stamp, values)
+            rows[ticker] = per_view
+        return rows
+
+
+class FeastReader:
+    """Provider-level online_read: works for every Feast online store, one call per view."""
+
+    def __init__(self, store: FeatureStore):
+        self.store = store
+        self._views: dict[str, object] = {}
+
+    def read(self, plan: ReadPlan, tickers: Sequence[str]) -> OnlineRows:
+        provider = self.store._get_provider()
+        keys = [entity_key(t) for t in tickers]
+        rows: OnlineRows = {t: {} for t in tickers}
+        for view in plan.views:
+            table = self.store.get_feature_view(view.name, allow_registry_cache=True)
+            results = provider.online_read(self.store.config, table, keys, list(view.features))
+            for ticker, (stamp, values) in zip(tickers, results, strict=True):
+                decoded = {name: _number(values[name]) if values and name in values else None
+                           for name in view.features}
+                rows[ticker][view.name] = (stamp.timestamp() if stamp and values else None, decoded)
+        return rows

@@ -1,0 +1,59 @@
+"""Serving knobs, read from environment variables in one place.
+
+They are serving-only (limits, timeouts), so they live beside the server rather than in
+stockfeatures.config; every variable has a default that suits a 2-core box.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from stockfeatures.config import ConfigError
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """max_batch: most tickers one request may ask for (more is a 4xx, not a slow 5xx).
+    lock_ttl_ms: expiry of the per-ticker fill lock, so a dead holder frees it by itself.
+    wait_timeout_s: how long a caller waits for another caller's fill before reading the
+    warehouse itself. negative_ttl_s: how long "no newer data for this ticker" is remembered,
+    so stale or unknown tickers do not send every request to the warehouse.
+    redis_timeout_s: socket timeout of serving's Redis calls (a hung Redis trips the breaker).
+    breaker_cooldown_s: how long the breaker keeps Redis out after a failure before probing.
+    """
+
+    max_batch: int = 500
+    lock_ttl_ms: int = 5000
+    wait_timeout_s: float = 2.0
+    negative_ttl_s: float = 30.0
+    redis_timeout_s: float = 0.25
+    breaker_cooldown_s: float = 1.0
+    registry_refresh_s: float = 60.0
+
+
+_ENV = {
+    "max_batch": ("STOCKFEATURES_SERVING_MAX_BATCH", int),
+    "lock_ttl_ms": ("STOCKFEATURES_SERVING_LOCK_TTL_MS", int),
+    "wait_timeout_s": ("STOCKFEATURES_SERVING_WAIT_TIMEOUT_S", float),
+    "negative_ttl_s": ("STOCKFEATURES_SERVING_NEGATIVE_TTL_S", float),
+    "redis_timeout_s": ("STOCKFEATURES_SERVING_REDIS_TIMEOUT_S", float),
+    "breaker_cooldown_s": ("STOCKFEATURES_SERVING_BREAKER_COOLDOWN_S", float),
+    "registry_refresh_s": ("STOCKFEATURES_SERVING_REGISTRY_REFRESH_S", float),
+}
+
+
+def serving_options_from_env() -> ServingOptions:
+    values = {}
+    for field_name, (variable, kind) in _ENV.items():
+        raw = os.environ.get(variable)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r} is not a {kind.__name__}") from None
+        if value <= 0:
+            raise ConfigError(f"{variable}={raw!r} must be positive")
+        values[field_name] = value
+    return ServingOptions(**values)

@@ -1,0 +1,152 @@
+"""What a request reads: feature refs or a service resolved once into views and Redis fields.
+
+Feast resolves refs against the registry on every get_online_features call; for a strategy
+asking for the same service thousands of times a second that lookup is most of the cost.
+Here a resolution is cached per request shape and re-resolved after `refresh_s`, so a
+`feast apply` is picked up within that interval without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from feast import FeatureStore
+from feast.infra.online_stores.helpers import _mmh3
+
+from stockfeatures.features.spec import FEATURE_NAMES, spec_by_name
+from stockfeatures.retrieval import UnknownFeature
+
+_MAX_CACHED_PLANS = 256
+
+
+@dataclass(frozen=True)
+class ViewRead:
+    """One feature view's part of a request: its features and their Redis hash fields.
+
+    Field names follow Feast's Redis layout (mmh3 of "view:feature", and "_ts:view" for the
+    view's event timestamp) so a value written by Feast is read back unchanged.
+    """
+
+    name: str
+    features: tuple[str, ...]
+    fields: tuple[bytes | str, ...]
+
+    @classmethod
+    def build(cls, name: str, features: Sequence[str]) -> ViewRead:
+        fields = tuple(_mmh3(f"{name}:{feature}") for feature in features) + (f"_ts:{name}",)
+        return cls(name, tuple(features), fields)
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """views: what to read; columns: (view, feature) in Feast's response order.
+
+    passthrough: refs this layer does not serve itself (on-demand views, which need request
+    data); such requests go to Feast's get_online_features unchanged.
+    """
+
+    views: tuple[ViewRead, ...]
+    columns: tuple[tuple[str, str], ...]
+    refs: tuple[str, ...] | None
+    service: str | None
+    passthrough: bool = False
+
+    def names(self, full_feature_names: bool = False) -> list[str]:
+        if full_feature_names:
+            return [f"{view}__{feature}" for view, feature in self.columns]
+        return [feature for _, feature in self.columns]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature for _, feature in self.columns]
+
+
+def _group(columns: Sequence[tuple[str, str]]) -> tuple[ViewRead, ...]:
+    grouped: dict[str, list[str]] = {}
+    for view, feature in columns:
+        grouped.setdefault(view, [])
+        if feature not in grouped[view]:
+            grouped[view].append(feature)
+    return tuple(ViewRead.build(view, features) for view, features in grouped.items())
+
+
+class PlanResolver:
+    """Turns (features | service) into a ReadPlan, validating names against the registry."""
+
+    def __init__(self, store: FeatureStore, refresh_s: float = 60.0):
+        self.store = store
+        self.refresh_s = refresh_s
+        self._plans: dict[object, tuple[float, ReadPlan]] = {}
+        self._views: dict[str, set[str]] = {}
+        self._odfvs: dict[str, set[str]] = {}
+        self._views_loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def resolve(self, features: Sequence[str] | None = None, service: str | None = None) -> ReadPlan:
+        if service and features:
+            raise UnknownFeature("ask for a feature service or a list of features, not both")
+        key = ("service", service) if service else ("features", tuple(features or ()))
+        cached = self._plans.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.refresh_s:
+            return cached[1]
+        plan = self._resolve_service(service) if service else self._resolve_features(features)
+        with self._lock:
+            if len(self._plans) >= _MAX_CACHED_PLANS:
+                self._plans.clear()
+            self._plans[key] = (now, plan)
+        return plan
+
+    def online_views(self) -> dict[str, set[str]]:
+        """Feature views served online and their features (refreshed with the plans)."""
+        now = time.monotonic()
+        if now - self._views_loaded_at >= self.refresh_s:
+            views = {v.name: {f.name for f in v.features}
+                     for v in self.store.list_feature_views(allow_cache=True) if v.online}
+            odfvs = {v.name: {f.name for f in v.features}
+                     for v in self.store.list_on_demand_feature_views(allow_cache=True)}
+            with self._lock:
+                self._views, self._odfvs, self._views_loaded_at = views, odfvs, now
+        return self._views
+
+    def _resolve_service(self, service: str) -> ReadPlan:
+        try:
+            feature_service = self.store.get_feature_service(service, allow_cache=True)
+        except Exception as error:  # Feast raises FeatureServiceNotFoundException
+            raise UnknownFeature(f"unknown feature service {service!r}") from error
+        views = self.online_views()
+        columns: list[tuple[str, str]] = []
+        passthrough = False
+        for projection in feature_service.feature_view_projections:
+            if projection.name not in views:
+                passthrough = True
+            columns.extend((projection.name_to_use(), f.name) for f in projection.features)
+        return ReadPlan(_group(columns), tuple(columns), None, service, passthrough)
+
+    def _resolve_features(self, features: Sequence[str] | None) -> ReadPlan:
+        views = self.online_views()
+        columns: list[tuple[str, str]] = []
+        passthrough = False
+        for name in features or FEATURE_NAMES:
+            if not isinstance(name, str) or not name:
+                raise UnknownFeature(f"feature names are non-empty strings, got {name!r}")
+            if ":" in name:
+                view, _, feature = name.partition(":")
+            else:
+                try:
+                    view, feature = spec_by_name(name).view, name
+                except KeyError as error:
+                    raise UnknownFeature(str(error).strip("\"'")) from None
+            if view in self._odfvs and feature in self._odfvs[view]:
+                passthrough = True
+            elif view not in views or feature not in views[view]:
+                raise UnknownFeature(
+                    f"unknown feature {name!r}: no online feature view {view!r} with a feature "
+                    f"{feature!r}; known views: {', '.join(sorted(views))}"
+                )
+            columns.append((view, feature))
+        refs = tuple(f"{view}:{feature}" for view, feature in columns)
+        return ReadPlan(_group(columns), tuple(columns), refs, None, passthrough)

@@ -1,0 +1,21 @@
+"""Great Expectations gates: suites in expectations/, typed ValidationFailed, quarantine.
+
+    result = gate_raw_bars(bars)           # or gate_features(features)
+    quarantine_rejects(warehouse, "raw_prices", result)
+    warehouse.write_bars(result.accepted)
+    result.raise_if_failed()               # ValidationFailed names the expectations and rows
+"""
+
+from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
+from stockfeatures.validation.gate import WITHHELD, GateResult, gate_features, gate_raw_bars
+from stockfeatures.validation.quarantine import quarantine_rejects
+
+__all__ = [
+    "WITHHELD",
+    "ExpectationOutcome",
+    "GateResult",
+    "ValidationFailed",
+    "gate_features",
+    "gate_raw_bars",
+    "quarantine_rejects",
+]

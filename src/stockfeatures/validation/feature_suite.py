@@ -1,0 +1,114 @@
+"""The features_daily suite, generated from FeatureSpec so bounds can never drift from it.
+
+Per feature: values within [valid_min, valid_max] (NaN is not a value; GX skips it there),
+and no NaN once the row has `lookback` sessions of the ticker's own history behind it (the
+warm-up window is the only place a NaN belongs). Features whose formula defines a NaN
+outside warm-up ("NaN when ...", e.g. volume_z_20 on constant volume) keep the range check
+only. expectations/features_daily.json is this module's output, kept for review and for
+Data Docs; `python -m stockfeatures.validation.feature_suite --check` fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from stockfeatures.features.spec import FEATURES, FeatureSpec
+from stockfeatures.validation.prepare import HISTORY_LENGTH
+
+SUITE_NAME = "features_daily"
+FILE_NAME = f"{SUITE_NAME}.json"
+
+
+def may_be_nan_after_warm_up(spec: FeatureSpec) -> bool:
+    """A spec may declare it (attribute `nan_after_warm_up`); otherwise its formula text says so."""
+    declared = getattr(spec, "nan_after_warm_up", None)
+    return bool(declared) if declared is not None else "NaN when" in spec.formula
+
+
+def _bound(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def _expectation(kind: str, rule: str, **kwargs) -> dict:
+    return {"type": kind, "kwargs": kwargs, "meta": {"rule": rule}}
+
+
+def _feature_expectations(spec: FeatureSpec) -> list[dict]:
+    rules = [
+        _expectation(
+            "expect_column_values_to_be_between",
+            f"{spec.name} outside its valid range [{spec.valid_min:g}, {spec.valid_max:g}] (FeatureSpec)",
+            column=spec.name, min_value=_bound(spec.valid_min), max_value=_bound(spec.valid_max),
+        )
+    ]
+    if not may_be_nan_after_warm_up(spec):
+        rules.append(_expectation(
+            "expect_column_values_to_not_be_null",
+            f"{spec.name} is NaN after its {spec.lookback}-session warm-up",
+            column=spec.name, row_condition=f"{HISTORY_LENGTH}>={spec.lookback}",
+            condition_parser="pandas",
+        ))
+    return rules
+
+
+def suite_document() -> dict:
+    """The suite as GX 1.x JSON (name, expectations with type/kwargs/meta)."""
+    expectations = [
+        _expectation("expect_column_values_to_not_be_null", "ticker is missing", column="ticker"),
+        _expectation("expect_column_values_to_not_be_null", "event_timestamp is missing",
+                     column="event_timestamp"),
+        _expectation("expect_column_values_to_not_be_null", "created_timestamp is missing",
+                     column="created_timestamp"),
+        _expectation("expect_compound_columns_to_be_unique",
+                     "more than one row for the same (ticker, event_timestamp)",
+                     column_list=["ticker", "event_timestamp"]),
+        _expectation("expect_column_pair_values_a_to_be_greater_than_b",
+                     "known before its session closed (created_timestamp < event_timestamp)",
+                     column_A="created_timestamp", column_B="event_timestamp", or_equal=True),
+    ]
+    for spec in FEATURES:
+        expectations.extend(_feature_expectations(spec))
+    return {
+        "name": SUITE_NAME,
+        "meta": {
+            "description": "Generated from stockfeatures.features.spec.FEATURES by "
+                           "stockfeatures.validation.feature_suite: do not edit by hand.",
+            "applies_to": f"feature rows plus a {HISTORY_LENGTH} column (sessions of own history)",
+        },
+        "expectations": expectations,
+    }
+
+
+def render() -> str:
+    return json.dumps(suite_document(), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stockfeatures.validation.suites import expectations_dir
+
+    parser = argparse.ArgumentParser(description="write expectations/features_daily.json from FeatureSpec")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    parser.add_argument("--dir", type=Path, default=None, help="default: the expectations/ folder")
+    args = parser.parse_args(argv)
+    path = (args.dir or expectations_dir()) / FILE_NAME
+    current = path.read_text() if path.exists() else ""
+    if args.check:
+        if current != render():
+            print(f"{path} is out of date: run python -m stockfeatures.validation.feature_suite",
+                  file=sys.stderr)
+            return 1
+        return 0
+    if current != render():
+        path.write_text(render())
+        print(f"{path}: updated")
+    else:
+        print(f"{path}: already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

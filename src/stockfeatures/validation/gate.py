@@ -1,0 +1,128 @@
+"""The gates between stages: validate a batch, split it into accepted and rejected rows.
+
+A ticker is all-or-nothing within a batch: if any of its rows fails, all of its rows in the
+batch are rejected (the failing ones with the failing rules as reason, the others as
+"withheld"), so a store never holds a ticker's history with a hole punched by validation.
+Other tickers go on. Nothing is dropped silently: `rejected` is what goes to quarantine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from stockfeatures.validation import gx_runtime, suites
+from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
+from stockfeatures.validation.prepare import HELPER_COLUMNS, prepare_features, prepare_raw
+
+WITHHELD = "withheld: another row of this ticker failed validation in this batch"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    suite: str
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame  # input columns + `reason`
+    outcomes: tuple[ExpectationOutcome, ...]
+    checked: int
+    seconds: float
+    failures: tuple[ExpectationOutcome, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return self.rejected.empty
+
+    @property
+    def rejected_tickers(self) -> list[str]:
+        return sorted(self.rejected["ticker"].dropna().astype(str).unique()) if len(self.rejected) else []
+
+    def error(self) -> ValidationFailed | None:
+        if self.passed:
+            return None
+        return ValidationFailed(self.suite, self.failures, self.rejected, self.checked)
+
+    def raise_if_failed(self) -> None:
+        error = self.error()
+        if error is not None:
+            raise error
+
+    def summary(self) -> dict:
+        """Numbers for a run report: one entry per expectation plus totals."""
+        return {
+            "suite": self.suite,
+            "rows_checked": self.checked,
+            "rows_accepted": len(self.accepted),
+            "rows_rejected": len(self.rejected),
+            "rejected_tickers": self.rejected_tickers,
+            "expectations": len(self.outcomes),
+            "failed_expectations": [
+                {"rule": o.rule, "expectation": o.expectation, "columns": o.columns,
+                 "unexpected": o.unexpected_count, "error": o.error}
+                for o in self.failures
+            ],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _row_reasons(frame: pd.DataFrame, failures: tuple[ExpectationOutcome, ...]) -> pd.Series:
+    reasons: dict[int, list[str]] = {}
+    everything = range(len(frame))
+    for outcome in failures:
+        # An expectation that crashed (e.g. a missing column) condemns the whole batch.
+        for row in (everything if outcome.error else outcome.rows):
+            reasons.setdefault(row, []).append(
+                outcome.rule if not outcome.error else f"{outcome.rule}: {outcome.error}"
+            )
+    return pd.Series({row: "; ".join(rules) for row, rules in reasons.items()}, dtype=object)
+
+
+def _split(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
+           outcomes: list[ExpectationOutcome], started: float) -> GateResult:
+    failures = tuple(o for o in outcomes if not o.success)
+    frame = original.reset_index(drop=True)
+    reasons = _row_reasons(frame, failures)
+    bad = np.zeros(len(frame), dtype=bool)
+    bad[reasons.index.to_numpy(dtype=int)] = True
+    if "ticker" in frame:
+        withheld = frame["ticker"].isin(frame.loc[bad, "ticker"]).to_numpy() & ~bad
+    else:
+        withheld = np.zeros(len(frame), dtype=bool)
+    rejected_mask = bad | withheld
+    reason = pd.Series(WITHHELD, index=frame.index, dtype=object)
+    reason[reasons.index] = reasons
+    rejected = frame[rejected_mask].assign(reason=reason[rejected_mask])
+    accepted = frame[~rejected_mask].reset_index(drop=True)
+    return GateResult(
+        suite=suite_name, accepted=accepted, rejected=rejected, outcomes=tuple(outcomes),
+        checked=len(frame), seconds=time.perf_counter() - started, failures=failures,
+    )
+
+
+def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, started: float) -> GateResult:
+    if prepared.empty:
+        return _split(suite_name, original, prepared, [], started)
+    suite = suites.build_suite(suites.suite_document(suite_name))
+    outcomes = gx_runtime.run_suite(prepared, suite)
+    return _split(suite_name, original, prepared, outcomes, started)
+
+
+def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in HELPER_COLUMNS if c in frame.columns])
+
+
+def gate_raw_bars(bars: pd.DataFrame) -> GateResult:
+    """Run the raw_prices suite on bars about to be written."""
+    started = time.perf_counter()
+    original = _without_helpers(bars)
+    return _run(suites.RAW_SUITE, original, prepare_raw(original), started)
+
+
+def gate_features(features: pd.DataFrame) -> GateResult:
+    """Run the features_daily suite; `features` may carry a history_length column (dropped
+    from the accepted rows), otherwise it is counted from the frame itself."""
+    started = time.perf_counter()
+    prepared = prepare_features(features)
+    return _run(suites.FEATURES_SUITE, _without_helpers(prepared), prepared, started)
