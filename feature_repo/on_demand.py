@@ -14,6 +14,7 @@ position_sizing_request = RequestSource(
 )
 
 vol_target = on_demand_feature_view(
+    name="vol_target",
     sources=[risk_daily, position_sizing_request],
     schema=[Field(name=WEIGHT_FIELD, dtype=Float64)],
     mode="pandas",

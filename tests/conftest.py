@@ -37,8 +37,10 @@ def redis_url() -> Iterator[str]:
 
 
 def copy_repo_skeleton(target: Path) -> Path:
-    """A private copy of feature_repo/ so a test's registry and data never touch the checkout."""
+    """A private copy of feature_repo/ and the migrations, so a test's registry and data never
+    touch the checkout (STOCKFEATURES_REPO_DIR then points at `target`)."""
     shutil.copytree(REPO / "feature_repo", target / "feature_repo",
                     ignore=shutil.ignore_patterns("__pycache__", "data"))
+    shutil.copytree(REPO / "infra" / "sql", target / "infra" / "sql")
     (target / "docs").mkdir(exist_ok=True)
     return target

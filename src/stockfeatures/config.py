@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 PROFILES = ("local", "prod")
 
@@ -63,6 +63,7 @@ class Settings:
             "STOCKFEATURES_PG_DB": (pg.path or "/postgres").lstrip("/") or "postgres",
             "STOCKFEATURES_PG_USER": unquote(pg.username or "postgres"),
             "STOCKFEATURES_PG_PASSWORD": unquote(pg.password or ""),
+            "STOCKFEATURES_PG_SSLMODE": parse_qs(pg.query).get("sslmode", ["prefer"])[0],
             "STOCKFEATURES_REDIS_CONNECTION": (
                 f"{redis.hostname or '127.0.0.1'}:{redis.port or 6379},db={redis_db}"
                 + (f",password={unquote(redis.password)}" if redis.password else "")

@@ -61,11 +61,12 @@ FEATURE_AGE_SECONDS = Histogram(
     "Age of served values: request time minus the oldest event_timestamp among a ticker's values",
     buckets=(3600, 6 * 3600, 86400, 2 * 86400, 3 * 86400, 4 * 86400, 7 * 86400, 30 * 86400),
 )
-# Each worker records its start; "min" keeps the earliest across workers = server start.
+# Each worker records its start, one series per pid ("all"): every process that imports this
+# module also holds a 0 here, so the cost collector takes the earliest non-zero value.
 SERVER_START = Gauge(
     "stockfeatures_server_start_time_seconds",
-    "Unix time the serving processes started (earliest worker)",
-    multiprocess_mode="min",
+    "Unix time each serving worker started",
+    multiprocess_mode="all",
 )
 
 COST_METRIC = "stockfeatures_estimated_monthly_cost_usd"

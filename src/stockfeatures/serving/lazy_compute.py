@@ -80,7 +80,7 @@ class LazyCompute:
                 ):
                     rows = pd.concat([rows.drop(index=ticker, errors="ignore"), computed.loc[[ticker]]])
                     origin[ticker] = COMPUTED
-        for ticker, kind in origin.items():
+        for kind in origin.values():
             metrics.COMPUTATIONS.labels("prices" if kind == COMPUTED else "warehouse_row").inc()
         return FoundRows(rows, origin)
 

@@ -148,5 +148,8 @@ class PlanResolver:
                     f"{feature!r}; known views: {', '.join(sorted(views))}"
                 )
             columns.append((view, feature))
-        refs = tuple(f"{view}:{feature}" for view, feature in columns)
-        return ReadPlan(_group(columns), tuple(columns), refs, None, passthrough)
+        views_read = _group(columns)
+        # Feast answers grouped by view, in the order views first appear in the request.
+        grouped = tuple((v.name, f) for v in views_read for f in v.features)
+        refs = tuple(f"{view}:{feature}" for view, feature in grouped)
+        return ReadPlan(views_read, grouped, refs, None, passthrough)

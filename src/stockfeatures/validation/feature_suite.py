@@ -5,7 +5,7 @@ and no NaN once the row has `lookback` sessions of the ticker's own history behi
 warm-up window is the only place a NaN belongs). Features whose formula defines a NaN
 outside warm-up ("NaN when ...", e.g. volume_z_20 on constant volume) keep the range check
 only. expectations/features_daily.json is this module's output, kept for review and for
-Data Docs; `python -m stockfeatures.validation.feature_suite --check` fails when it is stale.
+Data Docs; `python -m stockfeatures.validation suite --check` fails when it is stale.
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ def _bound(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
+def _history_at_least(sessions: int) -> dict:
+    """GX 1.x Condition (serialized form of Column("history_length") >= sessions)."""
+    return {"type": "comparison", "column": {"name": HISTORY_LENGTH}, "operator": ">=",
+            "parameter": sessions}
+
+
 def _expectation(kind: str, rule: str, **kwargs) -> dict:
     return {"type": kind, "kwargs": kwargs, "meta": {"rule": rule}}
 
@@ -49,8 +55,7 @@ def _feature_expectations(spec: FeatureSpec) -> list[dict]:
         rules.append(_expectation(
             "expect_column_values_to_not_be_null",
             f"{spec.name} is NaN after its {spec.lookback}-session warm-up",
-            column=spec.name, row_condition=f"{HISTORY_LENGTH}>={spec.lookback}",
-            condition_parser="pandas",
+            column=spec.name, row_condition=_history_at_least(spec.lookback),
         ))
     return rules
 
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     current = path.read_text() if path.exists() else ""
     if args.check:
         if current != render():
-            print(f"{path} is out of date: run python -m stockfeatures.validation.feature_suite",
+            print(f"{path} is out of date: run python -m stockfeatures.validation suite",
                   file=sys.stderr)
             return 1
         return 0
@@ -109,6 +114,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path}: already up to date")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -39,6 +39,40 @@ class GateResult:
     def rejected_tickers(self) -> list[str]:
         return sorted(self.rejected["ticker"].dropna().astype(str).unique()) if len(self.rejected) else []
 
+    @classmethod
+    def combine(cls, results: list[GateResult]) -> GateResult:
+        """One verdict over several batches of the same suite (a chunked backfill)."""
+        if not results:
+            raise ValueError("nothing to combine")
+        failures: dict[tuple, ExpectationOutcome] = {}
+        offset = 0
+        for result in results:
+            for outcome in result.failures:
+                key = (outcome.rule, outcome.expectation, outcome.columns)
+                shifted = tuple(offset + row for row in outcome.rows)
+                if key in failures:
+                    known = failures[key]
+                    shifted = known.rows + shifted
+                    outcome = ExpectationOutcome(known.rule, known.expectation, known.columns, False,
+                                                 known.unexpected_count + outcome.unexpected_count,
+                                                 shifted, known.error or outcome.error)
+                else:
+                    outcome = ExpectationOutcome(outcome.rule, outcome.expectation, outcome.columns,
+                                                 False, outcome.unexpected_count, shifted, outcome.error)
+                failures[key] = outcome
+            offset += result.checked
+        rejected = [r.rejected.set_axis(r.rejected.index + sum(x.checked for x in results[:i]))
+                    for i, r in enumerate(results)]
+        return cls(
+            suite=results[0].suite,
+            accepted=pd.concat([r.accepted for r in results], ignore_index=True),
+            rejected=pd.concat(rejected),
+            outcomes=max((r.outcomes for r in results), key=len),
+            checked=offset,
+            seconds=sum(r.seconds for r in results),
+            failures=tuple(failures.values()),
+        )
+
     def error(self) -> ValidationFailed | None:
         if self.passed:
             return None

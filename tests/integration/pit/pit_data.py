@@ -70,7 +70,14 @@ def daily_frame(rows: list) -> pd.DataFrame:
         ],
         columns=["ticker", "event_timestamp", "created_timestamp", *DAILY_FEATURES],
     )
-    return frame.astype({name: "float64" for name in DAILY_FEATURES})
+    return frame.astype(
+        {
+            "ticker": "object",
+            "event_timestamp": "datetime64[ns, UTC]",
+            "created_timestamp": "datetime64[ns, UTC]",
+            **{name: "float64" for name in DAILY_FEATURES},
+        }
+    )
 
 
 def quotes_frame(rows: list) -> pd.DataFrame:
@@ -81,7 +88,9 @@ def quotes_frame(rows: list) -> pd.DataFrame:
         ],
         columns=["ticker", "event_timestamp", QUOTE_FEATURE],
     )
-    return frame.astype({QUOTE_FEATURE: "float64"})
+    return frame.astype(
+        {"ticker": "object", "event_timestamp": "datetime64[ns, UTC]", QUOTE_FEATURE: "float64"}
+    )
 
 
 def entity_frame(rows: list, timezone: str | None) -> pd.DataFrame:

@@ -1,0 +1,104 @@
+"""daily_update: ingest -> validate raw -> compute -> validate features -> write -> materialize.
+
+Scheduled after the close on weekdays; on an exchange holiday it skips itself (the XNYS
+calendar decides, not the cron). A run re-fetches the trailing `refetch_sessions` sessions so
+restatements are stored as new versions; re-running a day adds nothing. Tickers that fail
+(no data, or rejected by a gate) are quarantined and named; the others are loaded and
+materialized, and the run then ends Failed with RunIncomplete naming the failed tickers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from prefect import flow, get_run_logger
+
+from pipelines import tasks
+from pipelines.reports import RunIncomplete, RunSummary, failures_of, publish, ticker_rows
+from stockfeatures import pipeline_steps
+from stockfeatures.config import load_settings
+from stockfeatures.prices.tickers import validate_tickers
+from stockfeatures.profiles import open_warehouse
+from stockfeatures.trading_calendar import is_session, session_close
+from stockfeatures.universe import load_universe, with_benchmark
+
+NEW_YORK = "America/New_York"
+
+
+def _as_of(value: datetime | str | None) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp.now(tz="UTC")
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        raise ValueError(f"as_of={value!r} has no timezone; pass e.g. 2025-07-01T20:30:00+00:00")
+    return stamp.tz_convert("UTC")
+
+
+def _storage_retries(delay: float, retries: int) -> dict:
+    return {"retries": retries, "retry_delay_seconds": delay}
+
+
+@flow(name="daily_update", log_prints=True)
+def daily_update(
+    profile: str | None = None,
+    source: str = "yfinance",
+    tickers: list[str] | None = None,
+    as_of: datetime | None = None,
+    refetch_sessions: int = pipeline_steps.DEFAULT_REFETCH_SESSIONS,
+    source_options: dict | None = None,
+    materialize: bool = True,
+    skip_non_trading_days: bool = True,
+    storage_retries: int = 5,
+    storage_retry_delay_seconds: float = 10.0,
+) -> RunSummary:
+    """One trading day's update. `as_of` (UTC-aware) defaults to now; tests pin it."""
+    logger = get_run_logger()
+    settings = load_settings(profile)
+    now = _as_of(as_of)
+    summary = RunSummary(flow="daily_update")
+    today = pd.Timestamp(now.tz_convert(NEW_YORK).date())
+    if skip_non_trading_days and not bool(is_session([today]).iloc[0]):
+        summary.skipped = True
+        summary.notes.append(f"{today.date()} is not an XNYS session")
+        logger.info(summary.headline())
+        return summary
+
+    universe = with_benchmark(validate_tickers(tickers), settings.benchmark_ticker) if tickers \
+        else load_universe(settings)
+    start, end = pipeline_steps.refetch_window(now, refetch_sessions)
+    storage = _storage_retries(storage_retry_delay_seconds, storage_retries)
+    warehouse = open_warehouse(settings)
+    try:
+        warehouse.migrate()
+        batch = tasks.fetch_prices(source, universe, start, end, now, source_options)
+        fetch_failures = dict(getattr(batch, "failures", {}))
+        raw_gate = tasks.validate_raw(batch.bars)
+        tasks.quarantine.with_options(**storage)(warehouse, "raw_prices", raw_gate)
+        actions = batch.actions[~batch.actions["ticker"].isin(raw_gate.rejected_tickers)]
+        written = tasks.write_prices.with_options(**storage)(warehouse, raw_gate.accepted, actions)
+        logger.info("prices: %s new versions, %s unchanged",
+                    written["bars"].inserted, written["bars"].unchanged)
+
+        features = tasks.compute_features.with_options(**storage)(
+            warehouse, settings.benchmark_ticker, start, end)
+        feature_gate = tasks.validate_features(features)
+        tasks.quarantine.with_options(**storage)(warehouse, "features", feature_gate)
+        tasks.write_features.with_options(**storage)(warehouse, feature_gate.accepted)
+
+        if materialize:
+            window_start = session_close([pd.Timestamp(start)])[0] - timedelta(minutes=1)
+            summary.materialized = tasks.materialize(settings, warehouse, window_start.to_pydatetime(),
+                                                     now.to_pydatetime())
+    finally:
+        warehouse.close()
+
+    summary.tickers = ticker_rows(universe, batch.bars, fetch_failures, raw_gate, feature_gate,
+                                  getattr(batch, "missing", None))
+    summary.validation = [raw_gate.summary(), feature_gate.summary()]
+    summary.failures = failures_of(summary.tickers)
+    publish(summary)
+    if not summary.ok:
+        raise RunIncomplete(summary, raw_gate.error() or feature_gate.error())
+    logger.info(summary.headline())
+    return summary

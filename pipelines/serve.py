@@ -1,0 +1,48 @@
+"""Deployments declared in code and served by one long-running process.
+
+    python -m pipelines serve        # with PREFECT_API_URL pointing at `prefect server start`
+
+daily-update runs at 16:30 New York on XNYS sessions, warm-up at 09:00 New York on XNYS
+sessions, backfill only when started (UI "Run" or `prefect deployment run backfill/backfill`).
+Run it as a service: Prefect pauses a served deployment's schedule when the process exits.
+"""
+
+from __future__ import annotations
+
+from prefect import serve
+from prefect.schedules import RRule
+
+from pipelines.backfill import backfill
+from pipelines.daily_update import daily_update
+from pipelines.schedules import DAILY_UPDATE_AT, TIMEZONE, WARM_UP_AT, trading_day_rrule
+from pipelines.warm_up import warm_up
+
+
+def deployments(profile: str | None = None, source: str = "yfinance") -> list:
+    common = {"profile": profile} if profile else {}
+    return [
+        daily_update.to_deployment(
+            name="daily-update",
+            schedules=[RRule(trading_day_rrule(DAILY_UPDATE_AT), timezone=TIMEZONE)],
+            parameters={**common, "source": source},
+            description="After the close on XNYS sessions: ingest, validate, compute, materialize.",
+            tags=["stockfeatures", "daily"],
+        ),
+        warm_up.to_deployment(
+            name="warm-up",
+            schedules=[RRule(trading_day_rrule(WARM_UP_AT), timezone=TIMEZONE)],
+            parameters=common,
+            description="Before the open: latest features of the universe into the online store.",
+            tags=["stockfeatures", "daily"],
+        ),
+        backfill.to_deployment(
+            name="backfill",
+            parameters={**common, "source": source},
+            description="On demand: history for a date range, chunked by ticker, resumable.",
+            tags=["stockfeatures"],
+        ),
+    ]
+
+
+def serve_deployments(profile: str | None = None, source: str = "yfinance") -> None:
+    serve(*deployments(profile, source))

@@ -1,0 +1,105 @@
+"""The `feast serve` wire format for POST /get-online-features, in and out.
+
+Request: {"entities": {"ticker": [...]}, "features": [...] | "feature_service": "...",
+"full_feature_names": false}. Response: column-major "results" (the entity column first),
+"metadata.feature_names". Statuses carry freshness, which stock Feast reports as PRESENT
+even for stale values (feast-dev/feast#6821): PRESENT (fresh), OUTSIDE_MAX_AGE (older than
+the latest session), NULL_VALUE (fresh but undefined, e.g. in its warm-up window),
+NOT_FOUND (ticker unknown). Extension: "include_sources": true adds a "sources" list
+(online | offline | computed) to each feature column; stock clients ignore it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stockfeatures.serving.errors import BadRequest
+from stockfeatures.serving.plan import ReadPlan
+from stockfeatures.serving.response import (
+    FRESH,
+    HISTORICAL,
+    STALE,
+    UNKNOWN,
+    FeatureResponse,
+    json_float,
+    rfc3339,
+)
+
+EPOCH = "1970-01-01T00:00:00Z"
+ENTITY = "ticker"
+
+
+@dataclass(frozen=True)
+class OnlineRequest:
+    tickers: list
+    features: list[str] | None
+    service: str | None
+    full_feature_names: bool
+    include_sources: bool
+    body: dict
+
+
+def parse_request(body: object) -> OnlineRequest:
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object with 'entities' and 'features' or 'feature_service'")
+    entities = body.get("entities")
+    if not isinstance(entities, dict) or not entities:
+        raise BadRequest('\'entities\' must be an object like {"ticker": ["AAPL", "MSFT"]}')
+    # Other keys are request data for on-demand views (e.g. target_annual_vol), as in Feast.
+    tickers = entities.get(ENTITY)
+    if tickers is None:
+        raise BadRequest(f"'entities' must contain {ENTITY!r}: the only entity of this feature store")
+    if not isinstance(tickers, list):
+        raise BadRequest(f"'entities.{ENTITY}' must be a list of ticker strings")
+    features = body.get("features") or None
+    service = body.get("feature_service") or None
+    if features is not None and (
+        not isinstance(features, list) or not all(isinstance(f, str) for f in features)
+    ):
+        raise BadRequest("'features' must be a list of feature references (strings)")
+    if service is not None and not isinstance(service, str):
+        raise BadRequest("'feature_service' must be a string")
+    if features and service:
+        raise BadRequest("give 'features' or 'feature_service', not both")
+    if not features and not service:
+        raise BadRequest("give 'features' (a list of feature references) or 'feature_service'")
+    return OnlineRequest(
+        tickers, features, service,
+        bool(body.get("full_feature_names", False)), bool(body.get("include_sources", False)),
+        body,
+    )
+
+
+def _status(ticker_status: str, value: float | None) -> str:
+    if ticker_status == UNKNOWN:
+        return "NOT_FOUND"
+    if ticker_status == STALE:
+        return "OUTSIDE_MAX_AGE"
+    if value is None:
+        return "NULL_VALUE"
+    return "PRESENT" if ticker_status in (FRESH, HISTORICAL) else "INVALID"
+
+
+def render(response: FeatureResponse, plan: ReadPlan, request: OnlineRequest,
+           order: list[str]) -> dict:
+    """order: the request's tickers (normalized, repeats kept, as Feast keeps entity rows)."""
+    by_ticker = {item.ticker: item for item in response.tickers}
+    rows = [by_ticker[t] for t in order]
+    tickers = list(order)
+    results = [{
+        "values": tickers,
+        "statuses": ["PRESENT"] * len(tickers),
+        "event_timestamps": [EPOCH] * len(tickers),
+    }]
+    for name in plan.feature_names:
+        cells = [item.values[name] for item in rows]
+        column = {
+            "values": [json_float(c.value) for c in cells],
+            "statuses": [_status(item.status, c.value) for item, c in zip(rows, cells, strict=True)],
+            "event_timestamps": [rfc3339(c.event_time_s) or EPOCH for c in cells],
+        }
+        if request.include_sources:
+            column["sources"] = [c.source for c in cells]
+        results.append(column)
+    names = [ENTITY, *plan.names(request.full_feature_names)]
+    return {"results": results, "metadata": {"feature_names": names}}
