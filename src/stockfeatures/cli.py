@@ -29,11 +29,25 @@ def _timestamp(text: str) -> datetime:
     return stamp
 
 
+class _Subcommands:
+    """add_subparsers() wrapper that gives every subcommand the common options."""
+
+    def __init__(self, subparsers, common: argparse.ArgumentParser) -> None:
+        self._subparsers, self._common = subparsers, common
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stockfeatures", description=__doc__)
-    parser.add_argument("--profile", choices=PROFILES, help="overrides STOCKFEATURES_PROFILE (default local)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    commands = parser.add_subparsers(dest="command", required=True)
+    # --profile and -v work before or after the subcommand (`stockfeatures env --profile prod`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", choices=PROFILES, default=argparse.SUPPRESS,
+                        help="overrides STOCKFEATURES_PROFILE (default local)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log at INFO level")
+    parser = argparse.ArgumentParser(prog="stockfeatures", description=__doc__, parents=[common])
+    commands = _Subcommands(parser.add_subparsers(dest="command", required=True), common)
 
     commands.add_parser("demo", help="run the whole flow on sample data and print features")
     commands.add_parser("migrate", help="create or upgrade the offline tables (idempotent)")
@@ -139,6 +153,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Not set_defaults(): the parent's actions are shared with every subcommand's parser.
+    args.profile = getattr(args, "profile", None)
+    args.verbose = getattr(args, "verbose", False)
     # ibis (under Feast's DuckDB store) calls a DuckDB API that DuckDB 2 deprecates: noise for users.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ibis\..*")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

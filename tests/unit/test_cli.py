@@ -44,3 +44,8 @@ def test_env_exports_prod_connection_for_feast(monkeypatch, capsys):
                      "STOCKFEATURES_PG_DB='features'", "STOCKFEATURES_PG_PASSWORD='s3cret'",
                      "STOCKFEATURES_REDIS_CONNECTION='cache:6380,db=2'", "feature_store.prod.yaml"):
         assert expected in out
+
+
+def test_profile_option_works_after_the_subcommand(capsys):
+    assert main(["env", "--profile", "prod"]) == 0
+    assert "feature_store.prod.yaml" in capsys.readouterr().out

@@ -80,7 +80,7 @@ def _lateral(join: LateralJoin, alias: str, filter_by_created_timestamp: bool) -
     conditions.append(f"{ts} <= {entity_ts}")
     if read.ttl_seconds:
         # >= like Feast's templates: a value exactly ttl old is still served.
-        conditions.append(f"{ts} > {entity_ts} - make_interval(secs => {int(read.ttl_seconds)})")
+        conditions.append(f"{ts} >= {entity_ts} - make_interval(secs => {int(read.ttl_seconds)})")
     order = [f"{ts} DESC"]
     if read.created_timestamp_column:
         created = f"s.{quote_ident(read.created_timestamp_column)}"

@@ -42,6 +42,9 @@ class MigrationReport:
         return bool(self.applied or self.feature_columns_added)
 
 
+REPEATABLE_PREFIX = "R__"
+
+
 def default_sql_dir() -> Path:
     from stockfeatures.config import load_settings
 
@@ -59,17 +62,22 @@ def _apply_files(conn: psycopg.Connection, files: list[Path]) -> tuple[list[str]
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied, skipped = [], []
     for path in files:
-        if path.name in done:
+        # R__ files (Flyway's "repeatable") run on every migrate: the TimescaleDB setup must
+        # take effect when the extension is installed after the tables were created.
+        repeatable = path.name.startswith(REPEATABLE_PREFIX)
+        if path.name in done and not repeatable:
             skipped.append(path.name)
             continue
         try:
             with conn.transaction():
                 conn.execute(path.read_text())
-                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.name,))
+                if not repeatable:
+                    conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.name,))
         except psycopg.Error as exc:
             raise MigrationFailed(f"migration {path.name} failed: {exc}") from exc
         log.info("applied migration %s", path.name)
-        applied.append(path.name)
+        if not repeatable:
+            applied.append(path.name)
     return applied, skipped
 
 

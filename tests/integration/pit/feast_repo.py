@@ -14,7 +14,15 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import psycopg
-from feast import Entity, FeatureService, FeatureStore, FeatureView, Field, RequestSource
+from feast import (
+    Entity,
+    FeatureService,
+    FeatureStore,
+    FeatureView,
+    Field,
+    RequestSource,
+    ValueType,
+)
 from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
     PostgreSQLSource,
 )
@@ -58,8 +66,8 @@ CREATE TABLE {VENUE_TABLE} (
 );
 """
 
-ticker = Entity(name="ticker", join_keys=["ticker"])
-venue = Entity(name="venue", join_keys=["venue"])
+ticker = Entity(name="ticker", join_keys=["ticker"], value_type=ValueType.STRING)
+venue = Entity(name="venue", join_keys=["venue"], value_type=ValueType.STRING)
 
 daily_source = PostgreSQLSource(
     name="pit_daily_source",

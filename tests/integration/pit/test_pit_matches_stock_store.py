@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.pit.feast_repo import (
@@ -69,6 +69,9 @@ def expected_by_reference(
 @settings(
     max_examples=30,
     deadline=None,
+    # No shrinking: it would replay thousands of database round trips (minutes) to shorten
+    # examples that are small already.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(

@@ -32,7 +32,8 @@ def test_migrate_builds_plain_tables_when_timescaledb_is_missing(database_factor
     assert report.timescaledb is False
     assert NO_TIMESCALEDB in caplog.text
     assert report.applied == tuple(sorted(report.applied))
-    assert "0005_timescaledb.sql" in report.applied
+    assert "0004_quarantine.sql" in report.applied
+    assert "R__timescaledb.sql" not in report.applied  # repeatable: runs every time, never recorded
     assert report.feature_columns_added == FEATURE_NAMES
     for table in ("prices", "corporate_actions", "features_daily", "quarantine", "schema_migrations"):
         assert _columns(dsn, table), f"{table} was not created"

@@ -1,0 +1,274 @@
+"""Point-in-time retrieval, side by side: stock Feast PostgreSQL vs FastPostgreSQL vs DuckDB.
+
+One run, same data: 500 synthetic tickers x business days 2021-01-01..2025-12-31, 7 float
+features, one feature view (ttl 10 days, created_timestamp_column, queried "as known at" with
+filter_by_created_timestamp=True), random (ticker, time) entity rows. Each case runs in its
+own process so that peak RSS (ru_maxrss) belongs to that case alone.
+
+    .venv/bin/python benchmarks/bench_pit.py              # every case, writes results/pit.*
+    .venv/bin/python benchmarks/bench_pit.py --skip-stock-625k
+
+Uses its own database (default sf_bench, from STOCKFEATURES_PG_DSN's server), re-created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TABLE = "bench_features_daily"
+TICKERS = 500
+START, END = "2021-01-01", "2025-12-31"
+ROW_COUNTS = (100_000, 625_000)
+STORES = ("stock_postgres", "fast_postgres", "duckdb")
+TTL = timedelta(days=10)
+SEED = 20240501
+
+
+def feature_names() -> list[str]:
+    from stockfeatures.features.spec import FEATURE_NAMES
+
+    return list(FEATURE_NAMES[:7])
+
+
+def admin_dsn() -> str:
+    return os.environ.get("STOCKFEATURES_PG_DSN") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def bench_dsn(database: str) -> str:
+    return urlunparse(urlparse(admin_dsn())._replace(path=f"/{database}"))
+
+
+def synthetic_features() -> pd.DataFrame:
+    rng = np.random.default_rng(SEED)
+    days = pd.bdate_range(START, END)
+    closes = days.tz_localize("UTC") + pd.Timedelta(hours=21)
+    tickers = np.array([f"T{i:03d}" for i in range(TICKERS)])
+    frame = pd.DataFrame(
+        {
+            "ticker": np.repeat(tickers, len(days)),
+            "event_timestamp": np.tile(closes, TICKERS),
+        }
+    )
+    frame["created_timestamp"] = frame["event_timestamp"]
+    for name in feature_names():
+        frame[name] = rng.normal(size=len(frame))
+    return frame
+
+
+def entity_frame(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(SEED + rows)
+    start = pd.Timestamp(START, tz="UTC").value
+    end = pd.Timestamp(END, tz="UTC").value + 86_400 * 10**9
+    times = pd.to_datetime(rng.integers(start, end, size=rows) // 10**6 * 10**6, utc=True)
+    return pd.DataFrame(
+        {
+            "ticker": np.array([f"T{i:03d}" for i in range(TICKERS)])[
+                rng.integers(0, TICKERS, size=rows)
+            ],
+            "event_timestamp": times,
+        }
+    )
+
+
+def prepare(database: str, workdir: Path) -> None:
+    """(Re)create the benchmark database, its table and index, and the parquet copy."""
+    import psycopg
+
+    frame = synthetic_features()
+    with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    columns = ", ".join(f'"{n}" double precision' for n in feature_names())
+    with psycopg.connect(bench_dsn(database)) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE {TABLE} (ticker text NOT NULL, event_timestamp timestamptz NOT NULL, "
+            f"created_timestamp timestamptz NOT NULL, {columns}, "
+            "PRIMARY KEY (ticker, event_timestamp, created_timestamp))"
+        )
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S%z")
+        with cur.copy(f"COPY {TABLE} FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        cur.execute(f"ANALYZE {TABLE}")
+    frame.to_parquet(workdir / f"{TABLE}.parquet", index=False)
+    print(f"prepared {len(frame):,} feature rows in {database} and parquet", file=sys.stderr)
+
+
+def store_for(kind: str, database: str, workdir: Path):
+    from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
+    from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
+        PostgreSQLSource,
+    )
+    from feast.types import Float64
+
+    repo = workdir / kind
+    repo.mkdir(exist_ok=True)
+    pg = urlparse(bench_dsn(database))
+    if kind == "duckdb":
+        offline = "  type: duckdb\n"
+        source = FileSource(
+            name="bench_source",
+            path=str(workdir / f"{TABLE}.parquet"),
+            timestamp_field="event_timestamp",
+            created_timestamp_column="created_timestamp",
+        )
+    else:
+        offline_type = (
+            "postgres" if kind == "stock_postgres"
+            else "stockfeatures.offline.pit_store.FastPostgreSQLOfflineStore"
+        )
+        offline = (
+            f"  type: {offline_type}\n  host: {pg.hostname}\n  port: {pg.port or 5432}\n"
+            f"  database: {database}\n  user: {pg.username or 'postgres'}\n"
+            f"  password: \"{pg.password or ''}\"\n  sslmode: disable\n"
+        )
+        source = PostgreSQLSource(
+            name="bench_source",
+            table=TABLE,
+            timestamp_field="event_timestamp",
+            created_timestamp_column="created_timestamp",
+        )
+    (repo / "feature_store.yaml").write_text(
+        f"project: bench_pit\nprovider: local\nregistry: {repo / 'registry.db'}\n"
+        f"online_store:\n  type: sqlite\n  path: {repo / 'online.db'}\n"
+        f"offline_store:\n{offline}entity_key_serialization_version: 3\n"
+    )
+    store = FeatureStore(repo_path=str(repo))
+    ticker = Entity(name="ticker", join_keys=["ticker"], value_type=ValueType.STRING)
+    view = FeatureView(
+        name="bench_daily",
+        entities=[ticker],
+        ttl=TTL,
+        schema=[Field(name=n, dtype=Float64) for n in feature_names()],
+        source=source,
+    )
+    store.apply([ticker, view])
+    return store
+
+
+def run_case(kind: str, rows: int, database: str, workdir: Path) -> dict:
+    """Runs inside a child process; returns seconds, RSS and a checksum of the answer."""
+    store = store_for(kind, database, workdir)
+    entity = entity_frame(rows)
+    refs = [f"bench_daily:{n}" for n in feature_names()]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    result = store.get_historical_features(
+        entity_df=entity, features=refs, filter_by_created_timestamp=True
+    ).to_df()
+    seconds = time.perf_counter() - start
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    values = result[feature_names()].to_numpy()
+    return {
+        "store": kind,
+        "entity_rows": rows,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(rss_after / 1024, 1),
+        "rss_before_call_mb": round(rss_before / 1024, 1),
+        "result_rows": len(result),
+        "non_null_values": int(np.isfinite(values).sum()),
+        "value_sum": float(np.nansum(values)),
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    outcome = run_case(args.case, args.rows, args.database, Path(args.workdir))
+    print(json.dumps(outcome))
+
+
+def write_report(results: list[dict], skipped: list[str], database: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    by = {(r["store"], r["entity_rows"]): r for r in results}
+    meta = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "data": f"{TICKERS} tickers x business days {START}..{END}, 7 float features",
+        "ttl_days": TTL.days,
+        "filter_by_created_timestamp": True,
+        "database": database,
+        "skipped": skipped,
+    }
+    (RESULTS / "pit.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    lines = [
+        "# Point-in-time retrieval: stock Feast PostgreSQL vs FastPostgreSQL vs DuckDB",
+        "",
+        f"Generated by `benchmarks/bench_pit.py` on {meta['machine']}. Data: {meta['data']}, "
+        f"one feature view, ttl {TTL.days} days, `filter_by_created_timestamp=True`, random "
+        "(ticker, time) entity rows. `get_historical_features(...).to_df()` wall time, one "
+        "run each, each case in its own process (peak RSS = ru_maxrss of that process, "
+        "including Feast's imports).",
+        "",
+        "| store | entity rows | seconds | x faster than stock | peak RSS MB | "
+        "non-null values | value sum |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        stock = by.get(("stock_postgres", r["entity_rows"]))
+        speedup = f"{stock['seconds'] / r['seconds']:.1f}" if stock else "n/a"
+        lines.append(
+            f"| {r['store']} | {r['entity_rows']:,} | {r['seconds']:.2f} | {speedup} | "
+            f"{r['peak_rss_mb']:.0f} | {r['non_null_values']:,} | {r['value_sum']:.6f} |"
+        )
+    if skipped:
+        lines += ["", f"Skipped: {', '.join(skipped)}."]
+    lines += [
+        "",
+        "Equal `non-null values` and `value sum` per row count mean the stores returned the "
+        "same answer (checksums; the property tests in tests/integration/pit/ prove equality "
+        "value by value).",
+    ]
+    (RESULTS / "pit.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", default="sf_bench")
+    parser.add_argument("--skip-stock-625k", action="store_true",
+                        help="skip the slowest case (stock Feast at 625k rows, about a minute)")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        child(args)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench_pit_") as tmp:
+        workdir = Path(tmp)
+        prepare(args.database, workdir)
+        results, skipped = [], []
+        for rows in ROW_COUNTS:
+            for kind in STORES:
+                if kind == "stock_postgres" and rows == 625_000 and args.skip_stock_625k:
+                    skipped.append(f"{kind} at {rows:,} rows")
+                    continue
+                out = subprocess.run(
+                    [sys.executable, __file__, "--case", kind, "--rows", str(rows),
+                     "--database", args.database, "--workdir", str(workdir)],
+                    capture_output=True, text=True, check=False,
+                )
+                if out.returncode != 0:
+                    raise RuntimeError(f"{kind} at {rows} rows failed:\n{out.stderr[-3000:]}")
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                print(json.dumps(result), file=sys.stderr)
+                results.append(result)
+        write_report(results, skipped, args.database)
+    print((RESULTS / "pit.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

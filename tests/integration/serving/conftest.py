@@ -1,0 +1,140 @@
+"""One prod-profile stack (real PostgreSQL + Redis db 15) shared by the serving tests.
+
+Serving reads freshness against an injected clock, so tests choose "now" relative to the
+stack's newest session (2025-06-30, a Monday) instead of depending on the real date.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from stockfeatures.serving.factory import fail_fast_feast_redis, serving_redis
+from stockfeatures.serving.options import ServingOptions
+from stockfeatures.serving.server import FeatureServer
+from tests.integration import profile_stack
+from tests.integration.profile_stack import build_stack
+
+REPO = Path(__file__).resolve().parents[3]
+# Tuesday 2025-07-01 15:00 UTC: before Tuesday's close, so Monday 2025-06-30 is the latest
+# completed session and the stack's newest values are fresh.
+TUESDAY_MORNING = datetime(2025, 7, 1, 15, 0, tzinfo=UTC)
+
+
+def _copy_repo_with_prod_fixes(target: Path) -> Path:
+    """Workaround until feature_store.prod.yaml / copy_repo_skeleton carry them: the test
+    PostgreSQL has no SSL and no password (Feast defaults sslmode=require and rejects an
+    empty password), and migrations are read from <repo>/infra/sql."""
+    from tests.conftest import copy_repo_skeleton
+
+    copy_repo_skeleton(target)
+    yaml = target / "feature_repo" / "feature_store.prod.yaml"
+    text = yaml.read_text()
+    if "sslmode" not in text:
+        text = text.replace("  password: ${STOCKFEATURES_PG_PASSWORD}\n",
+                            '  password: "${STOCKFEATURES_PG_PASSWORD}"\n  sslmode: disable\n')
+        yaml.write_text(text)
+    if not (target / "infra" / "sql").exists():
+        shutil.copytree(REPO / "infra" / "sql", target / "infra" / "sql")
+    return target
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, pg_dsn, redis_url):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(profile_stack, "copy_repo_skeleton", _copy_repo_with_prod_fixes)
+        yield build_stack("prod", tmp_path_factory.mktemp("serving"), monkeypatch, pg_dsn, redis_url)
+
+
+class CountingWarehouse:
+    """The real warehouse, counting how often each ticker's latest row is read (a spy)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.latest_reads: Counter[str] = Counter()
+
+    def latest_features(self, tickers=None, **kwargs):
+        for ticker in tickers or ():
+            self.latest_reads[ticker] += 1
+        return self.inner.latest_features(tickers, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def make_server(stack, *, now=TUESDAY_MORNING, redis_url=None, store=None, **options) -> FeatureServer:
+    opts = ServingOptions(**{"negative_ttl_s": 30.0, **options})
+    store = store or stack.store
+    fail_fast_feast_redis(store, opts.redis_timeout_s)
+    return FeatureServer(
+        store,
+        CountingWarehouse(stack.warehouse),
+        serving_redis(redis_url or stack.settings.redis_url, opts.redis_timeout_s),
+        benchmark=stack.settings.benchmark_ticker,
+        options=opts,
+        clock=lambda: now,
+    )
+
+
+def forget_online(server: FeatureServer, ticker: str) -> None:
+    """Remove a ticker's online values and serving's locks/markers for it."""
+    client = server.redis
+    client.delete(server.reader.key(ticker), server.locks.lock_key(ticker))
+    for key in client.scan_iter(match=f"{server.locks.prefix}:checked:*:{ticker}"):
+        client.delete(key)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisProcess:
+    """A redis-server of our own on a free port, so a test can kill and restart it."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        for _ in range(200):
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def own_redis():
+    if shutil.which("redis-server") is None:
+        pytest.fail("the Redis failure test needs the redis-server binary on PATH")
+    server = RedisProcess()
+    server.start()
+    yield server
+    server.kill()

@@ -1,0 +1,61 @@
+"""Decisions the flows share: the re-fetch window, knowledge time, run reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from pipelines.reports import RunSummary, ticker_rows, validation_markdown
+from stockfeatures import pipeline_steps
+from stockfeatures.prices.source import PriceBatch
+from stockfeatures.validation import gate_raw_bars
+from tests.unit.pipelines.bars import good_bars
+
+
+def test_refetch_window_covers_the_trailing_completed_sessions():
+    as_of = pd.Timestamp("2025-07-07 21:00", tz="UTC")  # Monday after the close
+    first, last = pipeline_steps.refetch_window(as_of, sessions=3)
+    assert first == date(2025, 7, 2)  # Jul 3 and Jul 7 are the other two (Jul 4 closed)
+    assert last == date(2025, 7, 7)
+
+
+def test_refetch_window_before_the_close_ends_with_the_previous_session():
+    as_of = pd.Timestamp("2025-07-07 15:00", tz="UTC")
+    first, _ = pipeline_steps.refetch_window(as_of, sessions=1)
+    assert first == date(2025, 7, 3)
+
+
+def test_refetched_bars_are_known_at_fetch_time_and_never_before_their_close():
+    bars = good_bars(["MSFT"])
+    as_of = bars["event_timestamp"].iloc[3] + pd.Timedelta(minutes=30)
+    stamped = pipeline_steps.stamp_known_at(PriceBatch(bars=bars), as_of).bars
+    assert (stamped["created_timestamp"] >= stamped["event_timestamp"]).all()
+    assert (stamped["created_timestamp"].iloc[:4] == as_of).all()
+
+
+def test_unclosed_bars_are_dropped_for_every_source():
+    bars = good_bars(["MSFT"])
+    as_of = bars["event_timestamp"].iloc[-1] - pd.Timedelta(hours=1)
+    kept, dropped = pipeline_steps.drop_unclosed(bars, as_of)
+    assert len(kept) == len(bars) - 1 and len(dropped) == 1
+
+
+def test_ticker_report_names_failures_rejections_and_missing_sessions():
+    bars = good_bars(["AAPL", "MSFT"])
+    bars.loc[bars.index[0], "close"] = -5.0
+    gate = gate_raw_bars(bars)
+    missing = pd.DataFrame({"ticker": ["MSFT"], "session": [pd.Timestamp("2025-06-05")]})
+    rows = {r["ticker"]: r for r in ticker_rows(["AAPL", "MSFT", "ZZZZ"], bars, {"ZZZZ": "no bars"},
+                                                gate, None, missing)}
+    assert rows["AAPL"]["status"].startswith("REJECTED raw: ") and "close" in rows["AAPL"]["status"]
+    assert rows["AAPL"]["bars_loaded"] == 0 and rows["AAPL"]["bars_rejected"] == rows["AAPL"]["bars_fetched"]
+    assert rows["MSFT"]["status"] == "ok" and rows["MSFT"]["missing_dates"] == "2025-06-05"
+    assert rows["ZZZZ"]["status"] == "FAILED fetch: no bars"
+    markdown = validation_markdown([gate.summary()])
+    assert "raw_prices: FAILED" in markdown and "close is not a positive price" in markdown
+
+
+def test_summary_headline_names_failed_tickers():
+    summary = RunSummary(flow="daily_update", tickers=[{}, {}], failures={"ZZZZ": "FAILED fetch: x"})
+    assert not summary.ok and "ZZZZ: FAILED fetch: x" in summary.headline()
