@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from stockfeatures.config import PROFILES, ConfigError, load_settings
+from stockfeatures.storage.errors import StorageError
 
 
 def _date(text: str) -> date:
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return _run(args)
-    except (ConfigError, ValueError, LookupError) as error:
+    except (ConfigError, StorageError, ValueError, LookupError, OSError) as error:
         print(f"stockfeatures {args.command}: {error}", file=sys.stderr)
         return 2
 
