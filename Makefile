@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: venv demo test lint docs apply-prod clean
+.PHONY: venv demo test test-deps lint docs apply-prod clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,10 +19,13 @@ venv: $(STAMP)
 demo: venv
 	$(VENV)/bin/stockfeatures demo
 
-test: venv
+test: venv test-deps
 	$(VENV)/bin/ruff check src tests pipelines expectations benchmarks examples feature_repo
 	$(VENV)/bin/stockfeatures docs --check
 	$(VENV)/bin/pytest
+
+test-deps:
+	bash infra/ci/install-test-deps.sh
 
 lint: venv
 	$(VENV)/bin/ruff check src tests pipelines expectations benchmarks examples feature_repo

@@ -1,8 +1,8 @@
-"""Move columns between PostgreSQL and Arrow with COPY, never building Python rows.
+"""Move columns between PostgreSQL and Arrow as CSV, never building Python rows.
 
-Both directions use CSV because pyarrow reads and writes it in C++ and PostgreSQL parses it
-in C: the stock store spends most of its time in executemany INSERT and in a Python loop
-that transposes fetched tuples. Float8 survives the trip exactly: PostgreSQL 12+ prints the
+Used for what binary_columns cannot carry (text) and for the small key dictionaries: pyarrow
+reads and writes CSV in C++ and PostgreSQL parses it in C, whereas the stock store spends most
+of its time in executemany INSERT and a Python loop that transposes fetched tuples. Float8 survives the trip exactly: PostgreSQL 12+ prints the
 shortest text that reads back to the same double, and pyarrow parses it correctly rounded.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from stockfeatures.offline.binary_columns import FIXED_TYPES, fetch_fixed_columns
 from stockfeatures.offline.pit_sql import quote_ident
 
 if TYPE_CHECKING:
@@ -53,15 +54,23 @@ def describe(cur: psycopg.Cursor, query: str) -> list[tuple[str, int]]:
     return [(col.name, col.type_code) for col in cur.description]
 
 
-def copy_arrow_out(cur: psycopg.Cursor, query: str) -> pa.Table:
+def fetch_arrow(cur: psycopg.Cursor, query: str) -> pa.Table:
     """Run a query and return its result as Arrow, typed like the stock store types it.
 
-    Columns of types CSV cannot carry faithfully (arrays, json, bytes, ...) make the whole
-    result go through psycopg rows instead: correct, only slower.
+    Fixed-width results (numbers, booleans, timestamps) take the binary array path; text
+    columns the CSV path; anything else (arrays, json, bytes, ...) psycopg rows: correct,
+    only slower.
     """
     columns = describe(cur, query)
-    if any(oid not in _CSV_TYPES for _, oid in columns):
-        return _fetch_rows(cur, query, columns)
+    if all(oid in FIXED_TYPES for _, oid in columns):
+        return fetch_fixed_columns(cur, query, columns)
+    if all(oid in _CSV_TYPES for _, oid in columns):
+        return copy_arrow_out(cur, query, columns)
+    return _fetch_rows(cur, query, columns)
+
+
+def copy_arrow_out(cur: psycopg.Cursor, query: str, columns: list[tuple[str, int]]) -> pa.Table:
+    """COPY the result out as CSV and parse it with pyarrow."""
     selected = ", ".join(
         # Emit timestamptz as UTC wall time: pyarrow cannot parse "+00" offsets, and the
         # stock store returns tz-naive UTC as well.

@@ -9,11 +9,11 @@ timestamps as tz-naive UTC microseconds, the rest as pyarrow infers them from pa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from stockfeatures.offline.pit_sql import ROW_COLUMN, TIMESTAMP_COLUMN, quote_ident
 
@@ -47,8 +47,20 @@ def utc_microseconds(values: pd.Series) -> pa.Array:
     return pa.array(values.astype("datetime64[us, UTC]"))
 
 
-def _key_array(values: pd.Series) -> pa.Array:
-    array = pa.array(values, from_pandas=True)
+def _pg_type(array: pa.Array, column: str) -> str:
+    from feast.type_map import arrow_to_pg_type
+
+    try:
+        return arrow_to_pg_type(str(array.type))
+    except ValueError as exc:
+        raise EntityFrameError(
+            f"entity column {column!r} has type {array.type}, which PostgreSQL join keys "
+            "cannot take; use strings or integers"
+        ) from exc
+
+
+def _values_array(uniques: object) -> pa.Array:
+    array = pa.array(uniques, from_pandas=True)
     if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
         array = array.cast(pa.string())
     if pa.types.is_dictionary(array.type):
@@ -56,49 +68,92 @@ def _key_array(values: pd.Series) -> pa.Array:
     return array
 
 
-def entity_keys_table(
-    entity_df: pd.DataFrame, join_keys: Sequence[str], timestamp_column: str
-) -> pa.Table:
-    """Row ordinal, join keys and UTC entity time, sorted by (keys, time).
+@dataclass(frozen=True)
+class EntityUpload:
+    """The entity rows as PostgreSQL will see them: fixed-width codes plus key dictionaries.
 
-    Sorting makes consecutive lateral lookups walk neighbouring index pages; the ordinal
-    restores the caller's order afterwards.
+    Join keys travel as int4 codes into small dictionary tables (one row per distinct value),
+    so the big entity table is all fixed-width and goes in as one binary COPY. Rows are sorted
+    by (keys, time): consecutive lateral lookups then walk neighbouring index pages.
     """
+
+    table: str
+    join_keys: tuple[str, ...]
+    rows: np.ndarray
+    codes: tuple[np.ndarray, ...]
+    times: np.ndarray
+    dictionaries: tuple[pa.Table, ...]
+    """Per join key: columns `code` (int32) and `value`."""
+
+    def dictionary_table(self, i: int) -> str:
+        return f"{self.table}_k{i}"
+
+    def code_column(self, i: int) -> str:
+        return f"k{i}"
+
+    def ddl(self) -> list[str]:
+        codes = "".join(f", {quote_ident(self.code_column(i))} int4" for i in range(len(self.codes)))
+        statements = [
+            f"CREATE TEMPORARY TABLE {quote_ident(self.table)} ({quote_ident(ROW_COLUMN)} int8"
+            f"{codes}, {quote_ident(TIMESTAMP_COLUMN)} timestamptz) ON COMMIT DROP"
+        ]
+        for i, (key, dictionary) in enumerate(zip(self.join_keys, self.dictionaries, strict=True)):
+            value_type = _pg_type(dictionary.column("value"), key)
+            statements.append(
+                f"CREATE TEMPORARY TABLE {quote_ident(self.dictionary_table(i))} "
+                f"(code int4 PRIMARY KEY, value {value_type}) ON COMMIT DROP"
+            )
+        return statements
+
+    def binary_columns(self) -> tuple[list[str], list[tuple[np.ndarray, str]]]:
+        names = [ROW_COLUMN, *(self.code_column(i) for i in range(len(self.codes))), TIMESTAMP_COLUMN]
+        columns = [(self.rows, ">i8"), *((codes, ">i4") for codes in self.codes), (self.times, ">i8")]
+        return names, columns
+
+    def from_clause(self) -> str:
+        """The entity table as `e`, each key's dictionary LEFT JOINed (a null key has none)."""
+        parts = [f"{quote_ident(self.table)} AS e"]
+        for i in range(len(self.codes)):
+            parts.append(
+                f"LEFT JOIN {quote_ident(self.dictionary_table(i))} AS d{i} "
+                f"ON d{i}.code = e.{quote_ident(self.code_column(i))}"
+            )
+        return "\n".join(parts)
+
+    def key_sql(self) -> dict[str, str]:
+        return {key: f"d{i}.value" for i, key in enumerate(self.join_keys)}
+
+
+def encode_entities(
+    entity_df: pd.DataFrame, join_keys: Sequence[str], timestamp_column: str, table: str
+) -> EntityUpload:
     missing = [col for col in (*join_keys, timestamp_column) if col not in entity_df.columns]
     if missing:
         raise EntityFrameError(
             f"entity frame lacks column(s) {missing}; it has {list(entity_df.columns)}"
         )
-    columns: dict[str, pa.Array] = {
-        ROW_COLUMN: pa.array(np.arange(len(entity_df), dtype=np.int64))
-    }
+    times = utc_microseconds(entity_df[timestamp_column]).cast(pa.timestamp("us"))
+    times_np = times.to_numpy(zero_copy_only=False)
+    codes, dictionaries = [], []
     for key in join_keys:
-        columns[key] = _key_array(entity_df[key])
-    columns[TIMESTAMP_COLUMN] = utc_microseconds(entity_df[timestamp_column])
-    table = pa.table(columns)
-    order = [(key, "ascending") for key in join_keys] + [(TIMESTAMP_COLUMN, "ascending")]
-    return table.take(pc.sort_indices(table, sort_keys=order))
-
-
-def temp_table_ddl(name: str, keys: pa.Table) -> str:
-    """CREATE TEMPORARY TABLE for the uploaded keys, dropped when the transaction ends."""
-    from feast.type_map import arrow_to_pg_type
-
-    columns = []
-    for field in keys.schema:
-        if field.name == TIMESTAMP_COLUMN:
-            pg_type = "timestamptz"
-        else:
-            try:
-                pg_type = arrow_to_pg_type(str(field.type))
-            except ValueError as exc:
-                raise EntityFrameError(
-                    f"entity column {field.name!r} has type {field.type}, which PostgreSQL "
-                    "join keys cannot take; use strings or integers"
-                ) from exc
-        columns.append(f"{quote_ident(field.name)} {pg_type}")
-    return (
-        f"CREATE TEMPORARY TABLE {quote_ident(name)} ({', '.join(columns)}) ON COMMIT DROP"
+        key_codes, uniques = pd.factorize(entity_df[key], sort=True, use_na_sentinel=True)
+        codes.append(key_codes.astype(np.int32))
+        dictionaries.append(
+            pa.table(
+                {
+                    "code": pa.array(np.arange(len(uniques), dtype=np.int32)),
+                    "value": _values_array(np.asarray(uniques, dtype=object)),
+                }
+            )
+        )
+    order = np.lexsort((times_np, *reversed(codes)))
+    return EntityUpload(
+        table=table,
+        join_keys=tuple(join_keys),
+        rows=order.astype(np.int64),
+        codes=tuple(c[order] for c in codes),
+        times=times_np[order],
+        dictionaries=tuple(dictionaries),
     )
 
 

@@ -10,7 +10,7 @@ Pure functions only: nothing here touches a connection, so the SQL can be unit-t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 ROW_COLUMN = "_sf_row"
@@ -70,13 +70,13 @@ def merge_shared_reads(joins: Sequence[LateralJoin]) -> list[LateralJoin]:
     return [LateralJoin(read, tuple(columns)) for read, columns in merged.items()]
 
 
-def _lateral(join: LateralJoin, alias: str, filter_by_created_timestamp: bool) -> str:
+def _lateral(
+    join: LateralJoin, alias: str, key_sql: Mapping[str, str], filter_by_created_timestamp: bool
+) -> str:
     read = join.read
     ts = f"s.{quote_ident(read.timestamp_field)}"
     entity_ts = f"e.{quote_ident(TIMESTAMP_COLUMN)}"
-    conditions = [
-        f"s.{quote_ident(src)} = e.{quote_ident(entity)}" for src, entity in read.key_pairs
-    ]
+    conditions = [f"s.{quote_ident(src)} = {key_sql[entity]}" for src, entity in read.key_pairs]
     conditions.append(f"{ts} <= {entity_ts}")
     if read.ttl_seconds:
         # >= like Feast's templates: a value exactly ttl old is still served.
@@ -103,10 +103,25 @@ def _lateral(join: LateralJoin, alias: str, filter_by_created_timestamp: bool) -
     )
 
 
+def default_key_sql(joins: Sequence[LateralJoin]) -> dict[str, str]:
+    """Join keys read straight from the entity table's columns of the same name."""
+    return {
+        entity: f"e.{quote_ident(entity)}" for join in joins for _, entity in join.read.key_pairs
+    }
+
+
 def build_pit_query(
-    joins: Sequence[LateralJoin], entity_table: str, filter_by_created_timestamp: bool
+    joins: Sequence[LateralJoin],
+    entity_from: str,
+    filter_by_created_timestamp: bool,
+    key_sql: Mapping[str, str] | None = None,
 ) -> str:
-    """SELECT the entity row ordinal and every requested feature, one lateral per read."""
+    """SELECT the entity row ordinal and every requested feature, one lateral per read.
+
+    entity_from: FROM clause that binds the entity table to alias `e` (and whatever the key
+    expressions need); key_sql: entity join key -> SQL expression of its value.
+    """
+    keys = default_key_sql(joins) if key_sql is None else key_sql
     outputs = [f"e.{quote_ident(ROW_COLUMN)}"]
     laterals = []
     for j, join in enumerate(joins):
@@ -115,11 +130,8 @@ def build_pit_query(
             f"{alias}.{quote_ident(f'c{i}')} AS {quote_ident(col.output)}"
             for i, col in enumerate(join.columns)
         )
-        laterals.append(_lateral(join, alias, filter_by_created_timestamp))
-    return (
-        f"SELECT {', '.join(outputs)}\n"
-        f"FROM {quote_ident(entity_table)} AS e\n" + "\n".join(laterals)
-    )
+        laterals.append(_lateral(join, alias, keys, filter_by_created_timestamp))
+    return f"SELECT {', '.join(outputs)}\nFROM {entity_from}\n" + "\n".join(laterals)
 
 
 def output_names(joins: Sequence[LateralJoin]) -> list[str]:

@@ -119,8 +119,11 @@ def feature_server(pg_dsn: str, redis_url: str, tmp_path_factory) -> Iterator[Ru
     env = server_environment(pg_dsn, redis_url, directory)
     with log.open("wb") as output:
         process = subprocess.Popen(
+            # One worker (the container runs two) keeps start-up short on a shared 2-core box;
+            # serve.sh still sets PROMETHEUS_MULTIPROC_DIR, so /metrics takes the same
+            # multiprocess path it takes in the container.
             ["sh", str(ENTRYPOINT), "bash", str(SERVE_SCRIPT),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], cwd=REPO, env=env,
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], cwd=REPO, env=env,
             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.integration.infra.conftest import free_port
 from tests.unit.infra.monitoring_config import REPO
@@ -29,7 +31,8 @@ def redis_with_committed_conf(tmp_path) -> Iterator[redis.Redis]:
         [binary, str(REDIS_CONF), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
          "--requirepass", "test-password", "--save", ""],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    client = redis.Redis(port=port, password="test-password", socket_connect_timeout=1)
+    client = redis.Redis(port=port, password="test-password", socket_connect_timeout=1,
+                         retry=Retry(NoBackoff(), 0))
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -41,7 +44,7 @@ def redis_with_committed_conf(tmp_path) -> Iterator[redis.Redis]:
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
                     pytest.fail("redis-server did not answer within 10 s")
-                time.sleep(0.1)
+                time.sleep(0.05)
         yield client
     finally:
         client.close()
@@ -62,4 +65,4 @@ def test_evictions_free_memory_in_the_background(redis_with_committed_conf) -> N
 def test_the_password_from_the_command_line_is_enforced(redis_with_committed_conf) -> None:
     port = redis_with_committed_conf.connection_pool.connection_kwargs["port"]
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=port).ping()
+        redis.Redis(port=port, retry=Retry(NoBackoff(), 0)).ping()
