@@ -43,7 +43,9 @@ def wait_ready(url: str, process: subprocess.Popen, seconds: float = 300) -> Non
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            if httpx.post(f"{url}/get-online-features", content=BODY, timeout=2).status_code == 200:
+            answer = httpx.post(f"{url}/get-online-features", content=BODY, timeout=2,
+                                headers={"Content-Type": "application/json"})
+            if answer.status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -11,4 +11,4 @@ rm -rf "$PROMETHEUS_MULTIPROC_DIR"
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 PYTHON="${PYTHON:-.venv/bin/python}"
-exec "$PYTHON" -m stockfeatures.serving.commands serve "$@"
+exec "$PYTHON" -m stockfeatures.cli serve "$@"

@@ -10,6 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from stockfeatures.config import PROFILES, ConfigError, load_settings
+from stockfeatures.serving.commands import (
+    SERVING_COMMANDS,
+    add_serving_commands,
+    run_serving_command,
+)
 from stockfeatures.storage.errors import StorageError
 
 
@@ -80,11 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
 
     commands.add_parser("env", help="print shell exports that let the Feast CLI use the profile")
+    add_serving_commands(commands)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.profile)
+    if args.command in SERVING_COMMANDS:
+        return run_serving_command(args, settings)
     if args.command == "env":
         for key, value in settings.feast_environment().items():
             print(f"export {key}={value!r}")

@@ -6,7 +6,8 @@ import pytest
 
 from stockfeatures.cli import main
 
-SUBCOMMANDS = ["demo", "migrate", "apply", "ingest", "compute", "materialize", "features", "docs", "env"]
+SUBCOMMANDS = ["demo", "migrate", "apply", "ingest", "compute", "materialize", "features", "docs", "env",
+               "serve", "warm-up"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

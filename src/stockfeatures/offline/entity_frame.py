@@ -9,7 +9,7 @@ timestamps as tz-naive UTC microseconds, the rest as pyarrow infers them from pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,23 @@ class EntityUpload:
     times: np.ndarray
     dictionaries: tuple[pa.Table, ...]
     """Per join key: columns `code` (int32) and `value`."""
+
+    def split(self, parts: int) -> list[EntityUpload]:
+        """Contiguous slices of the sorted rows, one per database session, sharing dictionaries.
+
+        Contiguous in (keys, time) order, so each session walks its own part of the index.
+        """
+        bounds = np.linspace(0, len(self.rows), max(parts, 1) + 1).astype(int)
+        return [
+            replace(
+                self,
+                table=f"{self.table}_p{i}" if parts > 1 else self.table,
+                rows=self.rows[lo:hi],
+                codes=tuple(c[lo:hi] for c in self.codes),
+                times=self.times[lo:hi],
+            )
+            for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+        ]
 
     def dictionary_table(self, i: int) -> str:
         return f"{self.table}_k{i}"

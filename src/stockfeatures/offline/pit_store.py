@@ -32,6 +32,7 @@ from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMeta
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import RepoConfig
+from pydantic import Field
 
 from stockfeatures.offline.pit_sql import FeatureColumn, LateralJoin, SourceRead
 from stockfeatures.offline.retrieval_job import FastPostgreSQLRetrievalJob, PitPlan
@@ -44,9 +45,13 @@ class UnsupportedFeatureSource(TypeError):
 
 
 class FastPostgreSQLOfflineStoreConfig(PostgreSQLOfflineStoreConfig):
-    """Same settings as `type: postgres`; only the type string differs."""
+    """Same settings as `type: postgres`, plus how many sessions may share one lookup."""
 
     type: Literal["stockfeatures.offline.pit_store.FastPostgreSQLOfflineStore"] = STORE_TYPE  # type: ignore[assignment]
+    parallel_sessions: int = Field(default=2, ge=1, le=32)
+    """Large entity frames are split into this many contiguous slices, each looked up by its
+    own connection at the same time (one slice per 50k rows at most). PostgreSQL cannot run a
+    query over a temporary table in parallel itself; separate sessions can."""
 
 
 def lateral_joins(

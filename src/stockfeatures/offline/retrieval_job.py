@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -39,6 +40,9 @@ from stockfeatures.offline.pit_sql import (
     quote_ident,
 )
 from stockfeatures.offline.source_index import indexed_reads
+
+MIN_ROWS_PER_SESSION = 50_000
+"""Below this many entity rows per session, a second connection costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,22 @@ class FastPostgreSQLRetrievalJob(PostgreSQLRetrievalJob):
         upload = encode_entities(
             plan.entity_df, plan.join_keys, plan.timestamp_column, self._entity_table
         )
+        parts = upload.split(session_count(self.config.offline_store, len(plan.entity_df)))
+        if len(parts) == 1:
+            features = self._run_part(parts[0], timeout)
+        else:
+            with ThreadPoolExecutor(len(parts), thread_name_prefix="pit") as pool:
+                futures = [pool.submit(self._run_part, part, timeout) for part in parts]
+                features = pa.concat_tables([future.result() for future in futures])
+        features = restore_order(features, len(plan.entity_df))
+        entities = output_entity_columns(plan.entity_df)
+        for name in output_names(plan.joins):
+            entities = entities.append_column(name, features.column(name))
+        return entities
+
+    def _run_part(self, upload: EntityUpload, timeout: int | None) -> pa.Table:
+        """Upload one slice of the entity rows and fetch its features, in one session."""
+        plan = self._plan
         with _get_conn(self.config.offline_store) as conn, conn.cursor() as cur:
             if timeout:
                 cur.execute(f"SET LOCAL statement_timeout = {int(timeout) * 1000}")
@@ -103,12 +123,14 @@ class FastPostgreSQLRetrievalJob(PostgreSQLRetrievalJob):
                 plan.filter_by_created_timestamp,
                 upload.key_sql(),
             )
-            features = fetch_arrow(cur, query)
-        features = restore_order(features, len(plan.entity_df))
-        entities = output_entity_columns(plan.entity_df)
-        for name in output_names(plan.joins):
-            entities = entities.append_column(name, features.column(name))
-        return entities
+            return fetch_arrow(cur, query)
+
+
+def session_count(store_config: object, rows: int) -> int:
+    """How many database sessions share the lookups: one per MIN_ROWS_PER_SESSION rows, capped
+    by the store's `parallel_sessions` setting (1 for configs that lack it)."""
+    configured = int(getattr(store_config, "parallel_sessions", 1) or 1)
+    return max(1, min(configured, rows // MIN_ROWS_PER_SESSION))
 
 
 def _upload(cur: psycopg.Cursor, upload: EntityUpload) -> None:

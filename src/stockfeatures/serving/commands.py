@@ -1,10 +1,7 @@
-"""`stockfeatures serve` and `stockfeatures warm-up`, for the lead to wire into cli.py:
+"""`stockfeatures serve` and `stockfeatures warm-up` (registered by stockfeatures.cli).
 
-    from stockfeatures.serving.commands import add_serving_commands, run_serving_command
-    add_serving_commands(commands)                     # in _parser()
-    if args.command in SERVING_COMMANDS:               # in _run(), after load_settings
-        return run_serving_command(args, settings)
-"""
+Kept beside the serving code so the CLI module does not import the server's dependencies
+until one of these commands runs."""
 
 from __future__ import annotations
 
@@ -39,22 +36,3 @@ def run_serving_command(args: argparse.Namespace, settings: Settings) -> int:
         print(warm_up(settings, args.tickers).line())
         return 0
     raise ValueError(f"not a serving command: {args.command}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (`python -m stockfeatures.serving.commands serve ...`) used by
-    infra/serve.sh, so the server starts the same way before and after cli.py wiring."""
-    import logging
-
-    from stockfeatures.config import PROFILES, load_settings
-
-    parser = argparse.ArgumentParser(prog="stockfeatures-serving")
-    parser.add_argument("--profile", choices=PROFILES)
-    add_serving_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_serving_command(args, load_settings(args.profile))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -21,10 +21,11 @@ from feast import FeatureStore
 
 from stockfeatures import metrics
 from stockfeatures.prices.tickers import validate_tickers
-from stockfeatures.retrieval import UnknownFeature, historical_features
+from stockfeatures.retrieval import UnknownFeature
 from stockfeatures.serving.breaker import CircuitBreaker
 from stockfeatures.serving.errors import BatchTooLarge, ServingUnavailable
 from stockfeatures.serving.freshness import Clock, FreshnessClock, SessionWindow, utc_now
+from stockfeatures.serving.historical import historical_response
 from stockfeatures.serving.lazy_compute import LazyCompute
 from stockfeatures.serving.locks import FillLocks
 from stockfeatures.serving.online_reader import FeastReader, OnlineReader, OnlineRows, RedisReader
@@ -32,7 +33,6 @@ from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.plan import PlanResolver, ReadPlan
 from stockfeatures.serving.response import (
     FRESH,
-    HISTORICAL,
     OFFLINE,
     ONLINE,
     STALE,
@@ -118,7 +118,8 @@ class FeatureServer:
             if stamp.tzinfo is None:
                 raise ValueError(f"as_of {as_of!r} has no timezone; pass a UTC-aware timestamp")
             if stamp < pd.Timestamp(self.freshness.clock()):
-                return self.historical(plan, names, stamp.tz_convert("UTC"))
+                return historical_response(self.store, self.warehouse, plan, names,
+                                           stamp.tz_convert("UTC"))
         if plan.passthrough:
             raise UnknownFeature(
                 "on-demand feature views need request data: use POST /get-online-features "
@@ -364,35 +365,3 @@ class FeatureServer:
         if not self.breaker.is_open:
             log.warning("Redis unavailable, serving from the warehouse: %s", error)
         self.breaker.record_failure()
-
-    # -- point in time ----------------------------------------------------------------------
-
-    def historical(self, plan: ReadPlan, tickers: list[str], as_of: pd.Timestamp) -> FeatureResponse:
-        """Values as known at `as_of` through Feast's point-in-time join (the backtest path).
-
-        Feast does not return each value's event time, so it is taken from the warehouse's
-        latest row known at as_of: the row the point-in-time join selects.
-        """
-        metrics.UPSTREAM_CALLS.labels("warehouse").inc()
-        entity_df = pd.DataFrame({"ticker": tickers, "event_timestamp": as_of})
-        if plan.service:
-            frame = historical_features(self.store, entity_df, service=plan.service)
-        else:
-            frame = historical_features(self.store, entity_df, features=list(plan.refs or ()))
-        frame = frame.drop_duplicates("ticker", keep="last").set_index("ticker")
-        rows = self.warehouse.latest_features(tickers, as_of=as_of)
-        stamps = rows.drop_duplicates("ticker", keep="last").set_index("ticker")["event_timestamp"]
-        result = []
-        for ticker in tickers:
-            stamp = stamps.get(ticker)
-            event_s = None if stamp is None or pd.isna(stamp) else pd.Timestamp(stamp).timestamp()
-            values = {}
-            for _, feature in plan.columns:
-                value = frame.at[ticker, feature] if ticker in frame.index else None
-                value = None if value is None or pd.isna(value) else float(value)
-                values[feature] = FeatureValue(value, event_s if value is not None else None,
-                                               OFFLINE if value is not None else None)
-            known = any(v.value is not None for v in values.values())
-            metrics.REQUESTS.labels(OFFLINE if known else "none", HISTORICAL).inc()
-            result.append(TickerFeatures(ticker, HISTORICAL if known else UNKNOWN, values))
-        return FeatureResponse(plan.feature_names, result)

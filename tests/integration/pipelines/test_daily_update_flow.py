@@ -140,3 +140,33 @@ def test_bad_batch_is_quarantined_with_reasons_and_online_values_stay(prefect_ap
     assert "not the XNYS close" in by_ticker["SPY"]
     assert table_count(prod_stack.settings.pg_dsn, "prices") == prices_before
     pd.testing.assert_frame_equal(online(prod_stack), online_before)
+
+
+class CountingSample:
+    """The sample source, counting which tickers were actually fetched."""
+
+    fetched: list[list[str]] = []
+    name = "counting-sample"
+
+    def fetch(self, tickers, start, end) -> PriceBatch:
+        CountingSample.fetched.append(list(tickers))
+        return SampleSource().fetch(tickers, start, end)
+
+
+def test_backfill_loads_by_chunk_and_a_rerun_skips_what_is_done(prefect_api, prod_stack):
+    from pipelines.backfill import backfill
+
+    register_source("counting-sample", CountingSample)
+    start, end = pd.Timestamp("2025-03-03").date(), pd.Timestamp("2025-06-30").date()
+    summary = backfill(start, end, tickers=["JPM", "KO", "SPY"], source="counting-sample",
+                       chunk_size=1, materialize=False)
+    assert CountingSample.fetched == [["JPM"], ["KO"]]  # SPY was loaded by the stack already
+    stored = prod_stack.warehouse.read_bars(["JPM", "KO"], start, end)
+    assert stored.groupby("ticker").size().to_dict() == {"JPM": 82, "KO": 82}
+    assert summary.ok and "1 tickers already loaded: skipped" in summary.notes
+
+    CountingSample.fetched.clear()
+    again = backfill(start, end, tickers=["JPM", "KO", "SPY"], source="counting-sample", chunk_size=1,
+                     materialize=False)
+    assert CountingSample.fetched == []
+    assert "3 tickers already loaded: skipped" in again.notes

@@ -130,8 +130,9 @@ scale = RequestSource(name="pit_scale", schema=[Field(name="scale", dtype=Float6
     schema=[Field(name="scaled_first_return", dtype=Float64)],
     mode="pandas",
 )
-def scaled_returns(inputs: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"scaled_first_return": inputs[RETURNS[0]] * inputs["scale"]})
+def scaled_returns(inputs: pd.DataFrame, feature: str = RETURNS[0]) -> pd.DataFrame:
+    # The feature name is a default argument: Feast runs the UDF without this module's globals.
+    return pd.DataFrame({"scaled_first_return": inputs[feature] * inputs["scale"]})
 
 
 # Projection: served under another name and joined on the frame's `symbol` column.

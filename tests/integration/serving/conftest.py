@@ -19,7 +19,6 @@ import pytest
 from stockfeatures.serving.factory import fail_fast_feast_redis, serving_redis
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.server import FeatureServer
-from tests.integration import profile_stack
 from tests.integration.profile_stack import build_stack
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,28 +27,9 @@ REPO = Path(__file__).resolve().parents[3]
 TUESDAY_MORNING = datetime(2025, 7, 1, 15, 0, tzinfo=UTC)
 
 
-def _copy_repo_with_prod_fixes(target: Path) -> Path:
-    """Workaround until feature_store.prod.yaml / copy_repo_skeleton carry them: the test
-    PostgreSQL has no SSL and no password (Feast defaults sslmode=require and rejects an
-    empty password), and migrations are read from <repo>/infra/sql."""
-    from tests.conftest import copy_repo_skeleton
-
-    copy_repo_skeleton(target)
-    yaml = target / "feature_repo" / "feature_store.prod.yaml"
-    text = yaml.read_text()
-    if "sslmode" not in text:
-        text = text.replace("  password: ${STOCKFEATURES_PG_PASSWORD}\n",
-                            '  password: "${STOCKFEATURES_PG_PASSWORD}"\n  sslmode: disable\n')
-        yaml.write_text(text)
-    if not (target / "infra" / "sql").exists():
-        shutil.copytree(REPO / "infra" / "sql", target / "infra" / "sql")
-    return target
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, pg_dsn, redis_url):
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(profile_stack, "copy_repo_skeleton", _copy_repo_with_prod_fixes)
         yield build_stack("prod", tmp_path_factory.mktemp("serving"), monkeypatch, pg_dsn, redis_url)
 
 
