@@ -143,3 +143,55 @@ class _Forward:
 
     def collect(self):
         yield from self._source.collect()
+
+
+# --- batch pipelines -------------------------------------------------------------------
+# Flows are short-lived processes, so they push their outcome to a Pushgateway instead of
+# being scraped. The `flow` label comes from the push's grouping key.
+PUSHGATEWAY_ENV = "STOCKFEATURES_PUSHGATEWAY_URL"
+PIPELINE_JOB = "stockfeatures_pipelines"
+
+
+def pipeline_outcome_registry(
+    succeeded: bool, at: float, newest_event_timestamps: dict[str, float] | None = None,
+) -> CollectorRegistry:
+    """A fresh registry describing one flow run (fresh, so flows never push each other's values).
+
+    newest_event_timestamps: per feature view, the newest event_timestamp (unix seconds)
+    the run wrote to the online store; it feeds the freshness-per-view panel.
+    """
+    registry = CollectorRegistry()
+    outcome = "success" if succeeded else "failure"
+    Gauge(
+        f"stockfeatures_pipeline_last_{outcome}_timestamp_seconds",
+        f"Unix time the flow's latest {outcome} finished",
+        registry=registry,
+    ).set(at)
+    if newest_event_timestamps:
+        newest = Gauge(
+            "stockfeatures_materialized_event_timestamp_seconds",
+            "Newest event_timestamp the flow wrote to the online store, per feature view",
+            ["view"],
+            registry=registry,
+        )
+        for view, stamp in newest_event_timestamps.items():
+            newest.labels(view).set(stamp)
+    return registry
+
+
+def push_pipeline_outcome(
+    flow: str, succeeded: bool, newest_event_timestamps: dict[str, float] | None = None,
+) -> bool:
+    """Push a flow's outcome when STOCKFEATURES_PUSHGATEWAY_URL is set; True when pushed.
+
+    pushadd (not push) keeps the other outcome's timestamp, so the PipelineFailed alert can
+    compare the last failure with the last success.
+    """
+    url = os.environ.get(PUSHGATEWAY_ENV)
+    if not url:
+        return False
+    from prometheus_client import pushadd_to_gateway
+
+    registry = pipeline_outcome_registry(succeeded, time.time(), newest_event_timestamps)
+    pushadd_to_gateway(url, job=PIPELINE_JOB, grouping_key={"flow": flow}, registry=registry)
+    return True
