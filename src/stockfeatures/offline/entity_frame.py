@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from feast.type_map import arrow_to_pg_type
 
 from stockfeatures.offline.pit_sql import ROW_COLUMN, TIMESTAMP_COLUMN, quote_ident
 
@@ -48,8 +49,6 @@ def utc_microseconds(values: pd.Series) -> pa.Array:
 
 
 def _pg_type(array: pa.Array, column: str) -> str:
-    from feast.type_map import arrow_to_pg_type
-
     try:
         return arrow_to_pg_type(str(array.type))
     except ValueError as exc:

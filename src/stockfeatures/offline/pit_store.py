@@ -50,8 +50,11 @@ class FastPostgreSQLOfflineStoreConfig(PostgreSQLOfflineStoreConfig):
     type: Literal["stockfeatures.offline.pit_store.FastPostgreSQLOfflineStore"] = STORE_TYPE  # type: ignore[assignment]
     parallel_sessions: int = Field(default=2, ge=1, le=32)
     """Large entity frames are split into this many contiguous slices, each looked up by its
-    own connection at the same time (one slice per 50k rows at most). PostgreSQL cannot run a
-    query over a temporary table in parallel itself; separate sessions can."""
+    own connection at the same time. PostgreSQL cannot run a query over a temporary table in
+    parallel itself; separate sessions can."""
+    min_rows_per_session: int = Field(default=50_000, ge=1)
+    """A frame gets at most one session per this many rows: below it, opening another
+    connection and uploading another dictionary costs more than the lookups it takes over."""
 
 
 def lateral_joins(

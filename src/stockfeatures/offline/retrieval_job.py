@@ -41,9 +41,6 @@ from stockfeatures.offline.pit_sql import (
 )
 from stockfeatures.offline.source_index import indexed_reads
 
-MIN_ROWS_PER_SESSION = 50_000
-"""Below this many entity rows per session, a second connection costs more than it saves."""
-
 
 @dataclass(frozen=True)
 class PitPlan:
@@ -127,10 +124,11 @@ class FastPostgreSQLRetrievalJob(PostgreSQLRetrievalJob):
 
 
 def session_count(store_config: object, rows: int) -> int:
-    """How many database sessions share the lookups: one per MIN_ROWS_PER_SESSION rows, capped
-    by the store's `parallel_sessions` setting (1 for configs that lack it)."""
-    configured = int(getattr(store_config, "parallel_sessions", 1) or 1)
-    return max(1, min(configured, rows // MIN_ROWS_PER_SESSION))
+    """How many database sessions share the lookups: at most `parallel_sessions`, and at most
+    one per `min_rows_per_session` rows (a plain PostgreSQL config gets one)."""
+    configured = int(getattr(store_config, "parallel_sessions", 1))
+    min_rows = int(getattr(store_config, "min_rows_per_session", 50_000))
+    return max(1, min(configured, rows // min_rows))
 
 
 def _upload(cur: psycopg.Cursor, upload: EntityUpload) -> None:

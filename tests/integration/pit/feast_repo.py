@@ -42,6 +42,7 @@ QUOTES_TTL = timedelta(days=1)
 DAILY_TABLE = "pit_features_daily"
 QUOTES_TABLE = "pit_quotes"
 VENUE_TABLE = "pit_venue_quotes"
+UNINDEXED_TABLE = "pit_unindexed_quotes"
 
 DDL = f"""
 CREATE TABLE {DAILY_TABLE} (
@@ -64,6 +65,7 @@ CREATE TABLE {VENUE_TABLE} (
     venue_price double precision,
     PRIMARY KEY (ticker, venue, event_timestamp)
 );
+CREATE TABLE {UNINDEXED_TABLE} (ticker text, event_timestamp timestamptz, "{QUOTE_FEATURE}" double precision);
 """
 
 ticker = Entity(name="ticker", join_keys=["ticker"], value_type=ValueType.STRING)
@@ -122,6 +124,15 @@ venue_view = FeatureView(
         name="pit_venue_source", table=VENUE_TABLE, timestamp_field="event_timestamp"
     ),
 )
+unindexed_view = FeatureView(
+    name="pit_unindexed",
+    entities=[ticker],
+    ttl=timedelta(0),
+    schema=[Field(name=QUOTE_FEATURE, dtype=Float64)],
+    source=PostgreSQLSource(
+        name="pit_unindexed_source", table=UNINDEXED_TABLE, timestamp_field="event_timestamp"
+    ),
+)
 scale = RequestSource(name="pit_scale", schema=[Field(name="scale", dtype=Float64)])
 
 
@@ -143,12 +154,12 @@ symbol_service = FeatureService(
 both_views_service = FeatureService(name="pit_both", features=[returns_view, risk_view])
 
 DEFINITIONS = [
-    ticker, venue, returns_view, risk_view, quotes_view, mapped_view, venue_view,
+    ticker, venue, returns_view, risk_view, quotes_view, mapped_view, venue_view, unindexed_view,
     scaled_returns, symbol_service, both_views_service,
 ]
 
 
-def _yaml(registry: Path, online: Path, offline_type: str, dsn: str) -> str:
+def _yaml(registry: Path, online: Path, offline_type: str, dsn: str, extra: str = "") -> str:
     pg = urlparse(dsn)
     return f"""project: pit_test
 provider: local
@@ -166,7 +177,7 @@ offline_store:
   user: {pg.username or "postgres"}
   password: "{pg.password or ""}"
   sslmode: disable
-entity_key_serialization_version: 3
+{extra}entity_key_serialization_version: 3
 """
 
 
@@ -192,11 +203,17 @@ def build_repo(root: Path, dsn: str) -> PitRepo:
     with psycopg.connect(dsn) as conn:
         conn.execute(DDL)
     stores = {}
-    for label, offline_type in (("stock", "postgres"), ("fast", STORE_TYPE)):
+    # The fast store splits even tiny frames over up to 3 sessions, so the property test
+    # covers the one-session and the several-session paths (1-row frames get one session).
+    split_tiny_frames = "  parallel_sessions: 3\n  min_rows_per_session: 2\n"
+    for label, offline_type, extra in (
+        ("stock", "postgres", ""),
+        ("fast", STORE_TYPE, split_tiny_frames),
+    ):
         repo_dir = root / label
         repo_dir.mkdir(parents=True)
         (repo_dir / "feature_store.yaml").write_text(
-            _yaml(root / "registry.db", repo_dir / "online.db", offline_type, dsn)
+            _yaml(root / "registry.db", repo_dir / "online.db", offline_type, dsn, extra)
         )
         stores[label] = FeatureStore(repo_path=str(repo_dir))
     stores["fast"].apply(DEFINITIONS)

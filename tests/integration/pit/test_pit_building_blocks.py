@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from stockfeatures.offline.arrow_copy import fetch_arrow
-from stockfeatures.offline.binary_columns import copy_binary_in
+from stockfeatures.offline.binary_columns import PitQueryError, copy_binary_in, fetch_fixed_columns
 from stockfeatures.offline.entity_frame import EntityFrameError, encode_entities
 from stockfeatures.offline.pit_sql import (
     FeatureColumn,
@@ -20,6 +21,7 @@ from stockfeatures.offline.pit_sql import (
     build_pit_query,
     merge_shared_reads,
 )
+from stockfeatures.offline.retrieval_job import session_count
 from stockfeatures.offline.source_index import has_pit_index
 from tests.integration.pit.feast_repo import DAILY_TABLE, QUOTES_TABLE
 
@@ -101,3 +103,21 @@ def test_binary_copy_of_entity_times_lands_on_the_same_instant(pit_dsn):
         datetime(2024, 3, 4, 21, 0, 0, 1, tzinfo=UTC),
         datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
     ]
+
+
+def test_large_frames_are_split_across_sessions_and_small_ones_are_not():
+    config = SimpleNamespace(parallel_sessions=2, min_rows_per_session=50_000)
+    assert session_count(config, 625_000) == 2
+    assert session_count(config, 60_000) == 1
+    assert session_count(config, 0) == 1
+    assert session_count(SimpleNamespace(), 625_000) == 1  # stock PostgreSQL config
+
+
+@pytest.mark.integration
+def test_query_failing_mid_stream_raises_a_typed_error_with_the_server_message(pit_repo):
+    with psycopg.connect(pit_repo.dsn) as conn, conn.cursor() as cur:
+        with pytest.raises(PitQueryError, match="division by zero"):
+            fetch_fixed_columns(cur, "SELECT 1 / (i - 2) AS x FROM generate_series(1, 3) AS i", [("x", 23)])
+        conn.rollback()
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)

@@ -18,6 +18,7 @@ from tests.integration.pit.feast_repo import (
     RETURNS,
     RETURNS_TTL,
     RISK,
+    UNINDEXED_TABLE,
     VENUE_TABLE,
     PitRepo,
 )
@@ -206,3 +207,18 @@ def test_materialization_is_inherited_and_fills_the_online_store(pit_repo, resta
         features=[f"pit_risk:{RISK[0]}"], entity_rows=[{"ticker": "AAA"}]
     ).to_dict()
     assert online[RISK[0]] == [2.0]
+
+
+def test_table_without_a_point_in_time_index_is_answered_and_the_index_is_suggested(
+    pit_repo, caplog
+):
+    pit_repo.replace_rows(UNINDEXED_TABLE, pd.DataFrame(
+        {"ticker": ["AAA", "AAA"], "event_timestamp": [FIRST_CLOSE, FIRST_CLOSE + pd.Timedelta(days=1)],
+         QUOTE_FEATURE: [1.0, 2.0]}
+    ))
+    entity = entities([("AAA", FIRST_CLOSE + pd.Timedelta(hours=1)), ("AAA", FIRST_CLOSE - SECOND)])
+    refs = [f"pit_unindexed:{QUOTE_FEATURE}"]
+    with caplog.at_level("WARNING", logger="stockfeatures.offline.source_index"):
+        fast = ask(pit_repo.fast, entity, refs)
+    assert values(fast, QUOTE_FEATURE) == [1.0, None]
+    assert f'CREATE INDEX ON {UNINDEXED_TABLE} ("ticker", "event_timestamp")' in caplog.text
