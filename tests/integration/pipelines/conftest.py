@@ -7,6 +7,7 @@ online values written here cannot shadow another module's (Feast skips older tim
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -34,6 +35,7 @@ def private_pg_dsn(pg_admin_dsn: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def prod_stack(tmp_path_factory, private_pg_dsn, redis_url) -> Iterator[ProfileStack]:
+    saved = os.environ.copy()  # Settings.export_feast_environment writes os.environ directly
     with pytest.MonkeyPatch.context() as monkeypatch:
         stack = build_stack("prod", tmp_path_factory.mktemp("pipelines_prod"), monkeypatch,
                             private_pg_dsn, redis_url)
@@ -42,3 +44,7 @@ def prod_stack(tmp_path_factory, private_pg_dsn, redis_url) -> Iterator[ProfileS
         finally:
             stack.warehouse.close()
             redis.Redis.from_url(redis_url).flushdb()
+            # Later modules must not inherit Feast variables naming this module's dropped database.
+            for key in set(os.environ) - set(saved):
+                del os.environ[key]
+            os.environ.update(saved)

@@ -42,7 +42,8 @@ class Cluster:
         subprocess.run(_as_postgres(command), check=True, capture_output=True, timeout=60)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c track_activity_query_size=16384")
         self._pg_ctl("-o", options, "-l", str(self.directory / "server.log"), "-w", "start")
 
     def kill(self) -> None:
@@ -84,17 +85,18 @@ def cluster() -> Iterator[Cluster]:
 
 def _kill_during_insert(cluster: Cluster, holder: psycopg.Connection, events: dict) -> None:
     """Wait for the flow's INSERT to block on our lock, then crash and restart the server."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 60
     with psycopg.connect(cluster.dsn, autocommit=True) as watcher:
         while time.monotonic() < deadline:
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE '%%INSERT INTO%%prices%%'").fetchone()[0]
-            if waiting:
+            activity = watcher.execute(
+                "SELECT wait_event_type, query FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            ).fetchall()
+            if any(kind == "Lock" and "fresh" in query for kind, query in activity):
                 break
             time.sleep(0.05)
         else:
-            events["error"] = "the write never reached the lock"
+            events["error"] = f"the write never reached the lock: {activity}"
+            holder.close()  # let the flow finish so the test can report
             return
     events["killed_during_write"] = True
     cluster.kill()
