@@ -6,12 +6,15 @@ runs: gates, quarantine, versioned writes, Feast materialization and run artifac
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pandas as pd
 
 from pipelines.backfill import backfill
 from pipelines.daily_update import daily_update
+from stockfeatures.config import load_settings
+from stockfeatures.demo import show_results
 from stockfeatures.prices.sample import SampleSource
 from stockfeatures.trading_calendar import session_close, sessions_between
 
@@ -21,6 +24,9 @@ DAILY_SESSION = date(2025, 12, 31)
 
 
 def run_demo_flows(profile: str | None = None) -> None:
+    started = time.perf_counter()
+    settings = load_settings(profile)
+    print(f"profile: {settings.profile}  (feature repo {settings.feature_repo_dir})", flush=True)
     tickers = list(SampleSource().tickers)
     summary = backfill(BACKFILL_START, BACKFILL_END, tickers=tickers, profile=profile, source="sample",
                        apply_definitions=True)
@@ -34,3 +40,5 @@ def run_demo_flows(profile: str | None = None) -> None:
               f"rejected {row['bars_rejected']:3}  {row['status']}")
     print("artifacts: daily-update-tickers, daily-update-validation, daily-update-materialized "
           "(Prefect UI, or the API: POST /api/artifacts/filter)")
+    show_results(settings, date(2025, 9, 1), DAILY_SESSION)
+    print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")

@@ -82,7 +82,7 @@ def write_prices(warehouse: Warehouse, bars: pd.DataFrame, actions: pd.DataFrame
 @task(name="compute features", **_STORAGE)
 def compute_features(warehouse: Warehouse, benchmark: str, start: date | None,
                      end: date | None) -> pd.DataFrame:
-    return pipeline_steps.compute_candidates(warehouse, benchmark, start, end)
+    return jobs.compute_candidates(warehouse, benchmark, start, end)
 
 
 @task(name="validate features", cache_policy=NO_CACHE)

@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("apply", help="run `feast apply` on feature_repo/ for the profile")
 
     ingest = commands.add_parser("ingest", help="load daily bars from a price source")
-    ingest.add_argument("--source", choices=("sample", "csv"), default="sample")
+    ingest.add_argument("--source", choices=("sample", "csv", "yfinance"), default="sample",
+                        help="yfinance fetches the configured universe unless --tickers is given")
     ingest.add_argument("--path", type=Path, help="CSV file (with --source csv); see docs/csv-format.md")
     ingest.add_argument("--tickers", nargs="+", help="restrict to these tickers")
     ingest.add_argument("--start", type=_date, default=date(2019, 1, 2))
@@ -110,9 +111,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{path}: {'updated' if feature_docs.write(path) else 'already up to date'}")
         return 0
     if args.command == "demo":
-        from stockfeatures.demo import run_demo
+        # The demo is the production path on sample data: the Prefect flows, run ephemerally.
+        from pipelines.demo import run_demo_flows
 
-        run_demo(settings)
+        run_demo_flows(settings.profile)
         return 0
 
     from stockfeatures import jobs
@@ -126,13 +128,23 @@ def _run(args: argparse.Namespace) -> int:
         print(warehouse.migrate())
         return 0
     if args.command == "ingest":
+        from stockfeatures.pipeline_steps import ingest_checked
         from stockfeatures.prices.source import get_source
+        from stockfeatures.universe import load_universe
 
         if args.source == "csv" and not args.path:
             raise SystemExit("ingest --source csv needs --path FILE")
-        source = get_source("csv", path=args.path) if args.source == "csv" else get_source("sample")
+        options = {"path": args.path} if args.source == "csv" else {}
+        tickers = args.tickers
+        if tickers is None and args.source == "yfinance":
+            tickers = load_universe(settings)
         warehouse.migrate()
-        print(jobs.ingest(source, warehouse, args.tickers, args.start, args.end).line())
+        result = ingest_checked(get_source(args.source, **options), warehouse, tickers, args.start, args.end)
+        print(result.line())
+        failed = result.gate.error()
+        if failed is not None:
+            print(f"rejected rows were quarantined: {failed}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "compute":
         print(jobs.compute(warehouse, settings.benchmark_ticker, args.start, args.end).line())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,6 +25,7 @@ from stockfeatures.storage.warehouse import Warehouse
 from stockfeatures.trading_calendar import calendar
 
 log = logging.getLogger(__name__)
+NEW_YORK = "America/New_York"
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,6 @@ class StepReport:
 
 
 def _elapsed(started: float) -> float:
-    import time
-
     return time.perf_counter() - started
 
 
@@ -57,9 +57,11 @@ def ingest(
     start: date,
     end: date,
 ) -> StepReport:
-    """Fetch raw bars and corporate actions and append them as new versions."""
-    import time
+    """Fetch raw bars and corporate actions and append them as new versions, unvalidated.
 
+    For trusted sources (the sample generator in tests and benchmarks); user-facing ingests
+    go through pipeline_steps.ingest_checked, which gates and quarantines first.
+    """
     started = time.perf_counter()
     batch = source.fetch(tickers, start, end)
     bars_written = warehouse.write_bars(batch.bars)
@@ -78,29 +80,47 @@ def history_start(start: date | pd.Timestamp) -> pd.Timestamp:
     return cal.sessions[position]
 
 
+def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None = None,
+                       end: date | None = None) -> pd.DataFrame:
+    """Feature rows for sessions in [start, end] from the latest known bars, NOT written.
+
+    Always over the whole stored universe: mom_12_1_rank and beta_60d are cross-sectional,
+    so a per-ticker recompute would change their meaning. Carries a history_length column
+    (the row's sessions of own history) for the features suite's warm-up rule; the history
+    read goes MAX_LOOKBACK sessions before `start`, so the count is exact where it matters.
+    """
+    from stockfeatures.validation.prepare import HISTORY_LENGTH, history_lengths
+
+    read_from = history_start(start) if start else None
+    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
+    if bars.empty:
+        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
+    features = compute_features(adjust_bars(bars, warehouse.read_actions()), benchmark=benchmark)
+    features[HISTORY_LENGTH] = history_lengths(features).to_numpy()
+    if start is not None:
+        sessions = features["event_timestamp"].dt.tz_convert(NEW_YORK).dt.date
+        features = features[(sessions >= start).to_numpy()]
+    return features.reset_index(drop=True)
+
+
 def compute(
     warehouse: Warehouse,
     benchmark: str,
     start: date | None = None,
     end: date | None = None,
 ) -> StepReport:
-    """Recompute features for sessions in [start, end] from the latest known bars.
+    """Compute, validate, quarantine what fails, store what passes; raise if anything failed.
 
-    Always over the whole universe: mom_12_1_rank and beta_60d are cross-sectional, so a
-    per-ticker recompute would change their meaning. Unchanged values are not re-stored.
+    Unchanged values are not re-stored (the warehouse compares with the latest version).
     """
-    import time
+    from stockfeatures.validation import gate_features, quarantine_rejects
 
     started = time.perf_counter()
-    read_from = history_start(start) if start else None
-    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
-    if bars.empty:
-        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
-    adjusted = adjust_bars(bars, warehouse.read_actions())
-    features = compute_features(adjusted, benchmark=benchmark)
-    if start is not None:
-        features = features[features["event_timestamp"].dt.tz_convert("America/New_York").dt.date >= start]
-    written = warehouse.write_features(features)
+    features = compute_candidates(warehouse, benchmark, start, end)
+    gate = gate_features(features)
+    quarantine_rejects(warehouse, "features_daily", gate)
+    written = warehouse.write_features(gate.accepted)
+    gate.raise_if_failed()
     return StepReport(
         "compute", len(features), written.inserted, written.unchanged,
         features["ticker"].nunique(), _elapsed(started),

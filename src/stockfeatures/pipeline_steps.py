@@ -1,7 +1,6 @@
 """Library steps the Prefect flows need beyond stockfeatures.jobs, still without Prefect.
 
-jobs.compute writes as it computes; a gated pipeline must validate between the two, so
-`compute_candidates` stops before the write. The rest are small decisions the flows share:
+Small decisions the flows share:
 which window a daily run re-fetches, when a re-fetched bar became known, which tickers a
 backfill has already loaded, and which errors are worth a retry.
 """
@@ -15,15 +14,11 @@ from datetime import date
 import pandas as pd
 import psycopg
 
-from stockfeatures import jobs
-from stockfeatures.features import compute_features
-from stockfeatures.prices.adjust import adjust_bars, latest_versions
 from stockfeatures.prices.source import PriceBatch, register_source, source_names
 from stockfeatures.storage.errors import WriteFailed
 from stockfeatures.storage.warehouse import Warehouse, WriteResult
 from stockfeatures.trading_calendar import calendar, latest_completed_session
 from stockfeatures.validation import GateResult, gate_raw_bars, quarantine_rejects
-from stockfeatures.validation.prepare import HISTORY_LENGTH, history_lengths
 
 NEW_YORK = "America/New_York"
 DEFAULT_REFETCH_SESSIONS = 10
@@ -88,27 +83,6 @@ def write_prices(warehouse: Warehouse, bars: pd.DataFrame, actions: pd.DataFrame
     """Bars then actions, each one transaction. Actions go second so adjustment never sees an
     action whose bars were not stored."""
     return warehouse.write_bars(bars), warehouse.write_actions(actions)
-
-
-def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None = None,
-                       end: date | None = None) -> pd.DataFrame:
-    """Feature rows for sessions in [start, end] from the latest known bars, NOT written.
-
-    Over the whole stored universe like jobs.compute (two features are cross-sectional).
-    Carries a history_length column (the row's sessions of own history) for the features
-    suite's warm-up rule; the history read goes MAX_LOOKBACK sessions before `start`, so the
-    count is exact wherever it matters.
-    """
-    read_from = jobs.history_start(start) if start else None
-    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
-    if bars.empty:
-        raise LookupError("no price bars stored for that range: ingest prices first")
-    features = compute_features(adjust_bars(bars, warehouse.read_actions()), benchmark=benchmark)
-    features[HISTORY_LENGTH] = history_lengths(features).to_numpy()
-    if start is not None:
-        sessions = features["event_timestamp"].dt.tz_convert(NEW_YORK).dt.date
-        features = features[(sessions >= start).to_numpy()]
-    return features.reset_index(drop=True)
 
 
 def loaded_tickers(warehouse: Warehouse, tickers: Iterable[str], first: date, last: date) -> set[str]:

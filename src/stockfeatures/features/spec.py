@@ -48,6 +48,9 @@ class FeatureSpec:
     services: tuple[str, ...] = ()
     dtype: str = "float64"
     cross_sectional: bool = False
+    # True when a full window can still give NaN (volume_z_20 on constant volume); validation
+    # then allows nulls after warm-up for this feature only.
+    nan_after_warm_up: bool = False
 
 
 # volume_z_20 is bounded: a z-score of one point in a window of n is at most (n-1)/sqrt(n).
@@ -101,7 +104,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "volume_z_20", "Volume z-score against the last 20 sessions",
         "(volume_t - mean(volume, last 20)) / std(volume, last 20, ddof=1); "
         "NaN when the 20 volumes are all equal",
-        20, -_Z20_BOUND, _Z20_BOUND, RISK_VIEW, fn.volume_z_20,
+        20, -_Z20_BOUND, _Z20_BOUND, RISK_VIEW, fn.volume_z_20, nan_after_warm_up=True,
     ),
     FeatureSpec(
         "drawdown_252", "Drawdown from the 252-session high",

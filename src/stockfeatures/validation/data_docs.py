@@ -64,7 +64,7 @@ def build_data_docs(frames: dict[str, pd.DataFrame], out_dir: Path, project_dir:
 
 def latest_frames(settings, sessions: int = 10) -> dict[str, pd.DataFrame]:
     """The last `sessions` sessions of stored bars and freshly computed features."""
-    from stockfeatures import pipeline_steps
+    from stockfeatures import jobs, pipeline_steps
     from stockfeatures.prices.adjust import latest_versions
     from stockfeatures.profiles import open_warehouse
 
@@ -76,7 +76,7 @@ def latest_frames(settings, sessions: int = 10) -> dict[str, pd.DataFrame]:
         last = bars["event_timestamp"].max()
         start, _ = pipeline_steps.refetch_window(last + pd.Timedelta(seconds=1), sessions)
         recent = bars[bars["session"] >= pd.Timestamp(start)]
-        features = pipeline_steps.compute_candidates(warehouse, settings.benchmark_ticker, start)
+        features = jobs.compute_candidates(warehouse, settings.benchmark_ticker, start)
     finally:
         warehouse.close()
     return {suites.RAW_SUITE: recent, suites.FEATURES_SUITE: features}

@@ -2,9 +2,8 @@
 
 Per feature: values within [valid_min, valid_max] (NaN is not a value; GX skips it there),
 and no NaN once the row has `lookback` sessions of the ticker's own history behind it (the
-warm-up window is the only place a NaN belongs). Features whose formula defines a NaN
-outside warm-up ("NaN when ...", e.g. volume_z_20 on constant volume) keep the range check
-only. expectations/features_daily.json is this module's output, kept for review and for
+warm-up window is the only place a NaN belongs). Features that declare
+`nan_after_warm_up` (volume_z_20 on constant volume) keep the range check only. expectations/features_daily.json is this module's output, kept for review and for
 Data Docs; `python -m stockfeatures.validation suite --check` fails when it is stale.
 """
 
@@ -21,12 +20,6 @@ from stockfeatures.validation.prepare import HISTORY_LENGTH
 
 SUITE_NAME = "features_daily"
 FILE_NAME = f"{SUITE_NAME}.json"
-
-
-def may_be_nan_after_warm_up(spec: FeatureSpec) -> bool:
-    """A spec may declare it (attribute `nan_after_warm_up`); otherwise its formula text says so."""
-    declared = getattr(spec, "nan_after_warm_up", None)
-    return bool(declared) if declared is not None else "NaN when" in spec.formula
 
 
 def _bound(value: float) -> float | None:
@@ -51,7 +44,7 @@ def _feature_expectations(spec: FeatureSpec) -> list[dict]:
             column=spec.name, min_value=_bound(spec.valid_min), max_value=_bound(spec.valid_max),
         )
     ]
-    if not may_be_nan_after_warm_up(spec):
+    if not spec.nan_after_warm_up:
         rules.append(_expectation(
             "expect_column_values_to_not_be_null",
             f"{spec.name} is NaN after its {spec.lookback}-session warm-up",

@@ -50,7 +50,7 @@ def test_warm_up_rule_uses_each_feature_lookback():
     conditions = {e["kwargs"]["column"]: e["kwargs"]["row_condition"]["parameter"]
                   for e in by_type(feature_suite.suite_document(), "expect_column_values_to_not_be_null")
                   if "row_condition" in e["kwargs"]}
-    expected = {s.name: s.lookback for s in FEATURES if not feature_suite.may_be_nan_after_warm_up(s)}
+    expected = {s.name: s.lookback for s in FEATURES if not s.nan_after_warm_up}
     assert conditions == expected
     assert "volume_z_20" not in conditions  # its formula defines NaN on constant volume
 
