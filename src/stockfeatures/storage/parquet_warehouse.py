@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from stockfeatures.storage.canonical import QUARANTINE_COLUMNS, canonical, quarantine_records
 from stockfeatures.storage.parquet_files import exclusive, read_table, replace_table
-from stockfeatures.storage.query_window import QueryWindow, TimeLike, query_window
+from stockfeatures.storage.query_window import QueryWindow, query_window
 from stockfeatures.storage.tables import ACTIONS, BARS, CREATED, EVENT, TableSchema, features_schema
 from stockfeatures.storage.validation import validated
 from stockfeatures.storage.versions import as_known_at, new_versions
-from stockfeatures.storage.warehouse import WriteResult
+from stockfeatures.storage.warehouse import VersionedReads, WriteResult
 
 QUARANTINE_FILE = "quarantine.parquet"
 
@@ -61,7 +61,7 @@ def _in_window(frame: pd.DataFrame, window: QueryWindow) -> pd.DataFrame:
     return frame[mask]
 
 
-class ParquetWarehouse:
+class ParquetWarehouse(VersionedReads):
     """Warehouse over a directory of parquet files (the `local` profile, no servers)."""
 
     def __init__(self, directory: str | Path):
@@ -117,33 +117,6 @@ class ParquetWarehouse:
         window = query_window(tickers, start, end, as_of)
         rows = _in_window(self._stored(schema), window)
         return as_known_at(rows, schema, window.as_of)
-
-    def read_bars(
-        self,
-        tickers: Iterable[str] | None = None,
-        start: TimeLike = None,
-        end: TimeLike = None,
-        as_of: datetime | pd.Timestamp | None = None,
-    ) -> pd.DataFrame:
-        return self._read(BARS, tickers, start, end, as_of)
-
-    def read_actions(
-        self,
-        tickers: Iterable[str] | None = None,
-        start: TimeLike = None,
-        end: TimeLike = None,
-        as_of: datetime | pd.Timestamp | None = None,
-    ) -> pd.DataFrame:
-        return self._read(ACTIONS, tickers, start, end, as_of)
-
-    def read_features(
-        self,
-        tickers: Iterable[str] | None = None,
-        start: TimeLike = None,
-        end: TimeLike = None,
-        as_of: datetime | pd.Timestamp | None = None,
-    ) -> pd.DataFrame:
-        return self._read(features_schema(), tickers, start, end, as_of)
 
     def latest_features(
         self, tickers: Iterable[str] | None = None, as_of: datetime | pd.Timestamp | None = None

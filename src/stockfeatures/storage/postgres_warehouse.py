@@ -23,10 +23,10 @@ from stockfeatures.storage.canonical import QUARANTINE_COLUMNS, canonical, quara
 from stockfeatures.storage.errors import WriteFailed
 from stockfeatures.storage.migrate import MigrationReport, migrate
 from stockfeatures.storage.pg_connection import open_pool
-from stockfeatures.storage.query_window import TimeLike, query_window
+from stockfeatures.storage.query_window import query_window
 from stockfeatures.storage.tables import ACTIONS, BARS, TableSchema, features_schema
 from stockfeatures.storage.validation import validated
-from stockfeatures.storage.warehouse import WriteResult
+from stockfeatures.storage.warehouse import VersionedReads, WriteResult
 
 
 def _to_csv(frame: pd.DataFrame) -> bytes:
@@ -72,7 +72,7 @@ def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
     return canonical(table.to_pandas(), schema)
 
 
-class PostgresWarehouse:
+class PostgresWarehouse(VersionedReads):
     """Warehouse over a PostgreSQL DSN; open lazily, close() (or `with`) to release the pool."""
 
     def __init__(self, dsn: str, *, max_connections: int = 4):
@@ -140,33 +140,6 @@ class PostgresWarehouse:
         window = query_window(tickers, start, end, as_of)
         query, params = postgres_sql.select_known_at(schema, window)
         return _from_csv(self._copy_out(query, params), schema)
-
-    def read_bars(
-        self,
-        tickers: Iterable[str] | None = None,
-        start: TimeLike = None,
-        end: TimeLike = None,
-        as_of: datetime | pd.Timestamp | None = None,
-    ) -> pd.DataFrame:
-        return self._read(BARS, tickers, start, end, as_of)
-
-    def read_actions(
-        self,
-        tickers: Iterable[str] | None = None,
-        start: TimeLike = None,
-        end: TimeLike = None,
-        as_of: datetime | pd.Timestamp | None = None,
-    ) -> pd.DataFrame:
-        return self._read(ACTIONS, tickers, start, end, as_of)
-
-    def read_features(
-        self,
-        tickers: Iterable[str] | None = None,
-        start: TimeLike = None,
-        end: TimeLike = None,
-        as_of: datetime | pd.Timestamp | None = None,
-    ) -> pd.DataFrame:
-        return self._read(features_schema(), tickers, start, end, as_of)
 
     def latest_features(
         self, tickers: Iterable[str] | None = None, as_of: datetime | pd.Timestamp | None = None

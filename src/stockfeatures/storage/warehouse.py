@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 
 from stockfeatures.storage.query_window import TimeLike
+from stockfeatures.storage.tables import ACTIONS, BARS, features_schema
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,41 @@ class Warehouse(Protocol):
     def tickers(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+
+class VersionedReads:
+    """The three "as known at" reads, for implementations that provide `_read(schema, ...)`.
+
+    Both stores answer them the same way (filter the window, keep the latest version known
+    at as_of); only `_read` differs, so the public signatures live once, here.
+    """
+
+    def _read(self, schema, tickers, start, end, as_of) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def read_bars(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(BARS, tickers, start, end, as_of)
+
+    def read_actions(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(ACTIONS, tickers, start, end, as_of)
+
+    def read_features(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(features_schema(), tickers, start, end, as_of)
