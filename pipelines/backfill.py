@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from pipelines import tasks
+from pipelines.monitoring import OUTCOME_HOOKS
 from pipelines.reports import RunIncomplete, RunSummary, failures_of, publish, ticker_rows
 from stockfeatures import pipeline_steps
 from stockfeatures.config import load_settings
@@ -31,7 +32,7 @@ def chunks(tickers: list[str], size: int) -> list[list[str]]:
     return [tickers[i:i + size] for i in range(0, len(tickers), size)]
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", log_prints=True, **OUTCOME_HOOKS)
 def backfill(
     start: date,
     end: date,

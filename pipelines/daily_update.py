@@ -15,6 +15,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 
 from pipelines import tasks
+from pipelines.monitoring import OUTCOME_HOOKS
 from pipelines.reports import RunIncomplete, RunSummary, failures_of, publish, ticker_rows
 from stockfeatures import pipeline_steps
 from stockfeatures.config import load_settings
@@ -39,7 +40,7 @@ def _storage_retries(delay: float, retries: int) -> dict:
     return {"retries": retries, "retry_delay_seconds": delay}
 
 
-@flow(name="daily_update", log_prints=True)
+@flow(name="daily_update", log_prints=True, **OUTCOME_HOOKS)
 def daily_update(
     profile: str | None = None,
     source: str = "yfinance",

@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from pipelines.monitoring import OUTCOME_HOOKS
 from stockfeatures.config import load_settings
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.universe import load_universe
@@ -23,7 +24,7 @@ def warm_online_store(settings, tickers: list[str]):
     return serving_warm_up(settings, tickers)
 
 
-@flow(name="warm_up", log_prints=True)
+@flow(name="warm_up", log_prints=True, **OUTCOME_HOOKS)
 def warm_up(profile: str | None = None, tickers: list[str] | None = None) -> dict:
     settings = load_settings(profile)
     universe = validate_tickers(tickers) if tickers else load_universe(settings)
