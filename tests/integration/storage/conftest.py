@@ -6,10 +6,8 @@ behaviour: the warehouses themselves never delete), parquet gets a fresh tmp dir
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from urllib.parse import urlparse, urlunparse
+from contextlib import ExitStack
 
 import pandas as pd
 import psycopg
@@ -18,31 +16,16 @@ import pytest
 from stockfeatures import trading_calendar
 from stockfeatures.features.spec import FEATURE_NAMES
 from stockfeatures.storage import ParquetWarehouse, PostgresWarehouse, migrate
+from tests.services import throwaway_database
 
-ADMIN_DSN = os.environ.get("STOCKFEATURES_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ("prices", "corporate_actions", "features_daily", "quarantine")
 
 
-def _dsn_for(database: str) -> str:
-    return urlunparse(urlparse(ADMIN_DSN)._replace(path=f"/{database}"))
-
-
 @pytest.fixture(scope="session")
-def database_factory() -> Iterator:
-    """Creates uniquely named databases on demand and drops them all at session end."""
-    created: list[str] = []
-
-    def create() -> str:
-        name = f"sf_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return _dsn_for(name)
-
-    yield create
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_factory(pg_admin_dsn: str) -> Iterator:
+    """Creates throwaway databases on demand (tests.services) and drops them at session end."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(throwaway_database(pg_admin_dsn))
 
 
 @pytest.fixture(scope="session")
