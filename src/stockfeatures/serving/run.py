@@ -58,7 +58,8 @@ def run_server(settings: Settings, host: str = "127.0.0.1", port: int = 6566, wo
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        # httptools, writing each response's headers and body in one send.
+        http="stockfeatures.serving.http_app:CoalescingHttpToolsProtocol",
         access_log=False,
         log_level="warning",
         limit_max_requests=None,

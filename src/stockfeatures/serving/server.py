@@ -45,6 +45,9 @@ from stockfeatures.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
+# How long a worker trusts a "checked this session" marker it read, before asking Redis again.
+MARKER_MEMO_S = 1.0
+
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
 
 
@@ -95,6 +98,8 @@ class FeatureServer:
         self.breaker = CircuitBreaker(self.options.breaker_cooldown_s)
         self.lazy = LazyCompute(store, warehouse, benchmark)
         self._hits = metrics.REQUESTS.labels(ONLINE, "hit")
+        self._marker_memo: dict[tuple[str, int], tuple[str, float]] = {}
+        self._marker_memo_s = min(MARKER_MEMO_S, self.options.negative_ttl_s / 10)
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -183,6 +188,60 @@ class FeatureServer:
         return TickerFeatures(ticker, status, values)
 
     # -- miss path --------------------------------------------------------------------------
+
+    def serve_checked_misses(self, lookup: Lookup) -> None:
+        """Serve, without a thread, the misses a fill already settled this session.
+
+        One Redis round trip (the markers): a ticker marked unknown, or marked stale with
+        every view online, is answered from what the read already holds. Those left in
+        lookup.misses need resolve_misses (a fill, a lock wait or the warehouse). On a
+        Redis error nothing is served here: resolve_misses handles the outage.
+        """
+        expected = lookup.window.expected_close_s
+        markers = self._remembered_markers(lookup.misses, expected)
+        if markers is None:
+            try:
+                markers = self.locks.markers(lookup.misses, expected)
+            except REDIS_ERRORS:
+                return
+            self._remember_markers(lookup.misses, markers, expected)
+        if not markers:
+            return
+        remaining = []
+        for ticker in lookup.misses:
+            marker = markers.get(ticker)
+            per_view = lookup.online.get(ticker)
+            if marker == UNKNOWN or (
+                marker and per_view and all(stamp is not None for stamp, _ in per_view.values())
+            ):
+                self._serve_checked(lookup, ticker, marker)
+            else:
+                remaining.append(ticker)
+        lookup.misses = remaining
+
+    def _remembered_markers(self, tickers: list[str], expected_close_s: int) -> dict[str, str] | None:
+        """Markers this worker read less than MARKER_MEMO_S ago, or None to ask Redis.
+
+        A stale ticker asked for at a high rate would otherwise cost one extra Redis round
+        trip per request. Remembering a marker briefly only extends "nothing newer this
+        session" (never shortcuts a fresh online value, which is read first) by at most
+        MARKER_MEMO_S; absent markers are not remembered, so a fill is never delayed.
+        """
+        now = time.monotonic()
+        found = {}
+        for ticker in tickers:
+            memo = self._marker_memo.get((ticker, expected_close_s))
+            if memo is None or memo[1] <= now:
+                return None
+            found[ticker] = memo[0]
+        return found
+
+    def _remember_markers(self, tickers: list[str], markers: dict[str, str], expected_close_s: int) -> None:
+        if len(self._marker_memo) > 10_000:
+            self._marker_memo.clear()
+        until = time.monotonic() + self._marker_memo_s
+        for ticker, marker in markers.items():
+            self._marker_memo[(ticker, expected_close_s)] = (marker, until)
 
     def resolve_misses(self, lookup: Lookup) -> None:
         """Complete every missed ticker: marker, own fill, or wait for another caller's fill."""
