@@ -1,13 +1,12 @@
 """The batch steps of the data flow as plain library calls.
 
-CLI subcommands and (later) Prefect flows are thin wrappers around these, so the order
-ingest -> compute -> write offline -> apply -> materialize lives in one place and every
-step can be run and tested on its own.
+CLI subcommands and the Prefect flows (pipelines/) are thin wrappers around these and
+stockfeatures.pipeline_steps, so the order ingest -> compute -> validate -> write offline
+-> apply -> materialize lives in the library and every step can be run and tested alone.
 """
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 import time
@@ -24,7 +23,6 @@ from stockfeatures.prices.source import PriceSource
 from stockfeatures.storage.warehouse import Warehouse
 from stockfeatures.trading_calendar import calendar
 
-log = logging.getLogger(__name__)
 NEW_YORK = "America/New_York"
 
 
