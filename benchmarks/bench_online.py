@@ -46,8 +46,10 @@ def universe(size: int) -> list[str]:
     return names[:size] if "SPY" in names[:size] else [*names[: size - 1], "SPY"]
 
 
-def build_bench_stack(size: int, root: Path, admin_dsn: str, redis_host: str = "127.0.0.1:6379"):
-    """A prod-profile stack of `size` tickers in a fresh database and Redis db 13."""
+def build_bench_stack(size: int, root: Path, admin_dsn: str, redis_host: str = "127.0.0.1:6379",
+                      start: date = START, end: date = END):
+    """A prod-profile stack of `size` tickers (sample bars start..end) in a fresh database and
+    Redis db 13."""
     from stockfeatures import jobs
     from stockfeatures.config import load_settings
     from stockfeatures.prices.sample import SampleSource
@@ -56,11 +58,6 @@ def build_bench_stack(size: int, root: Path, admin_dsn: str, redis_host: str = "
     shutil.copytree(REPO / "feature_repo", root / "feature_repo",
                     ignore=shutil.ignore_patterns("__pycache__", "data"))
     shutil.copytree(REPO / "infra" / "sql", root / "infra" / "sql")
-    yaml = root / "feature_repo" / "feature_store.prod.yaml"
-    if "sslmode" not in yaml.read_text():  # local PostgreSQL: no SSL, no password
-        yaml.write_text(yaml.read_text().replace(
-            "  password: ${STOCKFEATURES_PG_PASSWORD}\n",
-            '  password: "${STOCKFEATURES_PG_PASSWORD}"\n  sslmode: disable\n'))
     name = f"sf_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -73,7 +70,7 @@ def build_bench_stack(size: int, root: Path, admin_dsn: str, redis_host: str = "
     warehouse = open_warehouse(settings)
     warehouse.migrate()
     tickers = universe(size)
-    jobs.ingest(SampleSource(tickers=tickers), warehouse, tickers, START, END)
+    jobs.ingest(SampleSource(tickers=tickers), warehouse, tickers, start, end)
     jobs.compute(warehouse, settings.benchmark_ticker)
     jobs.apply_definitions(settings)
     store = open_feature_store(settings)

@@ -6,7 +6,9 @@ stack's newest session (2025-06-30, a Monday) instead of depending on the real d
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -14,6 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from stockfeatures.serving.factory import fail_fast_feast_redis, serving_redis
@@ -118,3 +121,42 @@ def own_redis():
     server.start()
     yield server
     server.kill()
+
+
+def _server_environment(stack, metrics_dir: Path) -> dict[str, str]:
+    return {**os.environ, **stack.settings.feast_environment(),
+            "STOCKFEATURES_REPO_DIR": str(stack.settings.repo_dir),
+            "STOCKFEATURES_PROFILE": "prod",
+            "STOCKFEATURES_PG_DSN": stack.settings.pg_dsn,
+            "STOCKFEATURES_REDIS_URL": stack.settings.redis_url,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+
+
+@pytest.fixture(scope="module")
+def one_worker_server(stack, tmp_path_factory):
+    """The real server process (infra/serve.sh, 1 worker, production HTTP protocol) on a
+    free port; yields its (host, port)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(REPO / "infra" / "serve.sh"), "--port", str(port), "--workers", "1"],
+        env=_server_environment(stack, tmp_path_factory.mktemp("metrics")), cwd=REPO,
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(600):
+            if process.poll() is not None:
+                pytest.fail(f"server exited: {process.stdout.read().decode()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("server did not answer /health within 5 minutes")
+        yield "127.0.0.1", port
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

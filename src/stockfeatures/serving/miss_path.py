@@ -1,0 +1,268 @@
+"""The miss path of FeatureServer: settled markers, the one fill per ticker, lock waits.
+
+Kept apart from the entry point and hot path in server.py so each reads on its own; the
+methods here run on a FeatureServer (MissPath is its base) and use its reader, locks,
+lazy compute, plans, options and warehouse-backed answers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import redis
+
+from stockfeatures import metrics
+from stockfeatures.serving.errors import ServingUnavailable
+from stockfeatures.serving.freshness import SessionWindow
+from stockfeatures.serving.online_reader import OnlineRows
+from stockfeatures.serving.plan import ReadPlan
+from stockfeatures.serving.response import (
+    FRESH,
+    ONLINE,
+    STALE,
+    UNKNOWN,
+    FeatureResponse,
+    TickerFeatures,
+)
+
+if TYPE_CHECKING:
+    from stockfeatures.serving.lazy_compute import LazyCompute
+    from stockfeatures.serving.locks import FillLocks
+    from stockfeatures.serving.online_reader import OnlineReader
+    from stockfeatures.serving.options import ServingOptions
+    from stockfeatures.serving.plan import PlanResolver
+
+# How long a worker trusts a "checked this session" marker it read, before asking Redis again.
+MARKER_MEMO_S = 1.0
+
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
+
+
+@dataclass
+class Lookup:
+    """A request between the online read and the miss path (the HTTP layer runs the miss
+    path in a thread so the event loop only ever does the sub-millisecond part)."""
+
+    plan: ReadPlan
+    tickers: list[str]
+    window: SessionWindow
+    now_s: float
+    results: dict[str, TickerFeatures] = field(default_factory=dict)
+    misses: list[str] = field(default_factory=list)
+    online: OnlineRows = field(default_factory=dict)
+
+    def response(self) -> FeatureResponse:
+        return FeatureResponse(self.plan.feature_names, [self.results[t] for t in self.tickers])
+
+
+class MissPath:
+    """Miss-path methods of FeatureServer (its base class; not used on its own)."""
+
+    reader: OnlineReader
+    locks: FillLocks
+    lazy: LazyCompute
+    plans: PlanResolver
+    options: ServingOptions
+    _marker_memo: dict[tuple[str, int], tuple[str, float]]
+    _marker_memo_s: float
+
+    # -- miss path --------------------------------------------------------------------------
+
+    def serve_checked_misses(self, lookup: Lookup) -> None:
+        """Serve, without a thread, the misses a fill already settled this session.
+
+        One Redis round trip (the markers): a ticker marked unknown, or marked stale with
+        every view online, is answered from what the read already holds. Those left in
+        lookup.misses need resolve_misses (a fill, a lock wait or the warehouse). On a
+        Redis error nothing is served here: resolve_misses handles the outage.
+        """
+        expected = lookup.window.expected_close_s
+        markers = self._remembered_markers(lookup.misses, expected)
+        if markers is None:
+            try:
+                markers = self.locks.markers(lookup.misses, expected)
+            except REDIS_ERRORS:
+                return
+            self._remember_markers(lookup.misses, markers, expected)
+        if not markers:
+            return
+        remaining = []
+        for ticker in lookup.misses:
+            marker = markers.get(ticker)
+            per_view = lookup.online.get(ticker)
+            if marker == UNKNOWN or (
+                marker and per_view and all(stamp is not None for stamp, _ in per_view.values())
+            ):
+                self._serve_checked(lookup, ticker, marker)
+            else:
+                remaining.append(ticker)
+        lookup.misses = remaining
+
+    def _remembered_markers(self, tickers: list[str], expected_close_s: int) -> dict[str, str] | None:
+        """Markers this worker read less than MARKER_MEMO_S ago, or None to ask Redis.
+
+        A stale ticker asked for at a high rate would otherwise cost one extra Redis round
+        trip per request. Remembering a marker briefly only extends "nothing newer this
+        session" (never shortcuts a fresh online value, which is read first) by at most
+        MARKER_MEMO_S; absent markers are not remembered, so a fill is never delayed.
+        """
+        now = time.monotonic()
+        found = {}
+        for ticker in tickers:
+            memo = self._marker_memo.get((ticker, expected_close_s))
+            if memo is None or memo[1] <= now:
+                return None
+            found[ticker] = memo[0]
+        return found
+
+    def _remember_markers(self, tickers: list[str], markers: dict[str, str], expected_close_s: int) -> None:
+        if len(self._marker_memo) > 10_000:
+            self._marker_memo.clear()
+        until = time.monotonic() + self._marker_memo_s
+        for ticker, marker in markers.items():
+            self._marker_memo[(ticker, expected_close_s)] = (marker, until)
+
+    def resolve_misses(self, lookup: Lookup) -> None:
+        """Complete every missed ticker: marker, own fill, or wait for another caller's fill."""
+        expected = lookup.window.expected_close_s
+        try:
+            markers = self.locks.markers(lookup.misses, expected)
+            pending = [t for t in lookup.misses if t not in markers]
+            tokens = self.locks.acquire(pending)
+        except REDIS_ERRORS as error:
+            self._redis_failed(error)
+            self._serve_from_warehouse(lookup, lookup.misses, "fallback")
+            return
+        for ticker, marker in markers.items():
+            self._serve_checked(lookup, ticker, marker)
+        if tokens:
+            self._fill(lookup, tokens)
+        for ticker in pending:
+            if ticker not in tokens:
+                self._wait_for_fill(lookup, ticker)
+
+    def _serve_checked(self, lookup: Lookup, ticker: str, marker: str) -> None:
+        """A fill already ran this session and found nothing newer: serve what is there."""
+        per_view = lookup.online.get(ticker, {})
+        if marker == UNKNOWN:
+            lookup.results[ticker] = self._unknown(lookup, ticker)
+        elif per_view and all(stamp is not None for stamp, _ in per_view.values()):
+            metrics.REQUESTS.labels(ONLINE, STALE).inc()
+            lookup.results[ticker] = self._from_online(ticker, STALE, lookup.plan, per_view, lookup.now_s)
+        else:
+            self._serve_from_warehouse(lookup, [ticker], STALE)
+
+    def _fill(self, lookup: Lookup, tokens: dict[str, str]) -> None:
+        expected = lookup.window.expected_close
+        try:
+            # Double-checked: a fill that finished between our read and our lock already
+            # wrote the value; computing it again would break "one computation per miss".
+            try:
+                owned = self._still_missing(lookup, list(tokens))
+            except REDIS_ERRORS as error:
+                self._redis_failed(error)
+                owned = list(tokens)
+            if not owned:
+                return
+            try:
+                found = self.lazy.find(owned, expected)
+            except Exception as error:
+                metrics.ERRORS.labels("warehouse_unavailable").inc()
+                raise ServingUnavailable(f"cannot fill {owned}: warehouse read failed: {error}") from error
+            try:
+                self.lazy.write_online(found.rows, self.plans.online_views())
+            except REDIS_ERRORS as error:
+                self._redis_failed(error)
+            outcomes = {}
+            for ticker in owned:
+                if ticker not in found.rows.index:
+                    has_online = self._online_time(lookup, ticker) is not None
+                    outcomes[ticker] = STALE if has_online else UNKNOWN
+                elif found.rows.at[ticker, "event_timestamp"] < expected:
+                    outcomes[ticker] = STALE
+            self._mark(outcomes, lookup.window.expected_close_s)
+            for ticker in owned:
+                if ticker not in found.rows.index or self._online_is_newer(lookup, ticker, found):
+                    self._serve_checked(lookup, ticker, outcomes.get(ticker, STALE))
+                    continue
+                item = self._from_row(lookup, found.rows.loc[ticker], found.origin[ticker])
+                outcome = "filled" if item.status == FRESH else STALE
+                metrics.REQUESTS.labels(found.origin[ticker], outcome).inc()
+                lookup.results[ticker] = item
+        finally:
+            try:
+                self.locks.release(tokens)
+            except REDIS_ERRORS as error:
+                self._redis_failed(error)
+
+    def _still_missing(self, lookup: Lookup, tickers: list[str]) -> list[str]:
+        expected = lookup.window.expected_close_s
+        online = self.reader.read(lookup.plan, tickers)
+        missing = []
+        for ticker in tickers:
+            per_view = online[ticker]
+            lookup.online[ticker] = per_view
+            if all(s is not None and s >= expected for s, _ in per_view.values()):
+                metrics.REQUESTS.labels(ONLINE, "filled").inc()
+                lookup.results[ticker] = self._from_online(ticker, FRESH, lookup.plan, per_view, lookup.now_s)
+            else:
+                missing.append(ticker)
+        return missing
+
+    @staticmethod
+    def _online_time(lookup: Lookup, ticker: str) -> float | None:
+        """Oldest event time among the ticker's online views, None if any view is empty."""
+        per_view = lookup.online.get(ticker) or {}
+        stamps = [stamp for stamp, _ in per_view.values()]
+        if not stamps or any(stamp is None for stamp in stamps):
+            return None
+        return min(stamps)
+
+    def _online_is_newer(self, lookup: Lookup, ticker: str, found) -> bool:
+        online = self._online_time(lookup, ticker)
+        row_time = pd.Timestamp(found.rows.at[ticker, "event_timestamp"]).timestamp()
+        return online is not None and online > row_time
+
+    def _wait_for_fill(self, lookup: Lookup, ticker: str) -> None:
+        """Another caller holds the fill lock: poll the online store for its result.
+
+        Bounded by wait_timeout_s; if the holder died its lock expires and this caller takes
+        over the fill, so a lost holder delays readers by at most the lock ttl.
+        """
+        plan, expected = lookup.plan, lookup.window.expected_close_s
+        deadline = time.monotonic() + self.options.wait_timeout_s
+        delay = 0.001
+        try:
+            while time.monotonic() < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.02)
+                per_view = self.reader.read(plan, [ticker])[ticker]
+                if all(s is not None and s >= expected for s, _ in per_view.values()):
+                    metrics.REQUESTS.labels(ONLINE, "filled").inc()
+                    lookup.results[ticker] = self._from_online(ticker, FRESH, plan, per_view, lookup.now_s)
+                    return
+                marker = self.locks.markers([ticker], expected).get(ticker)
+                if marker:
+                    lookup.online[ticker] = per_view
+                    self._serve_checked(lookup, ticker, marker)
+                    return
+                if not self.locks.held(ticker):
+                    tokens = self.locks.acquire([ticker])
+                    if tokens:
+                        self._fill(lookup, tokens)
+                        return
+        except REDIS_ERRORS as error:
+            self._redis_failed(error)
+            self._serve_from_warehouse(lookup, [ticker], "fallback")
+            return
+        metrics.ERRORS.labels("lock_wait_timeout").inc()
+        self._serve_from_warehouse(lookup, [ticker], "wait_timeout")
+
+    def _mark(self, outcomes: dict[str, str], expected_close_s: int) -> None:
+        try:
+            self.locks.mark(outcomes, expected_close_s)
+        except REDIS_ERRORS as error:
+            self._redis_failed(error)
