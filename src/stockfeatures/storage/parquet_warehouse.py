@@ -20,10 +20,10 @@ import pyarrow as pa
 from stockfeatures.storage.canonical import QUARANTINE_COLUMNS, canonical, quarantine_records
 from stockfeatures.storage.parquet_files import exclusive, read_table, replace_table
 from stockfeatures.storage.query_window import QueryWindow, query_window
-from stockfeatures.storage.tables import ACTIONS, BARS, CREATED, EVENT, TableSchema, features_schema
+from stockfeatures.storage.tables import BARS, CREATED, EVENT, TableSchema, features_schema
 from stockfeatures.storage.validation import validated
 from stockfeatures.storage.versions import as_known_at, new_versions
-from stockfeatures.storage.warehouse import VersionedReads, WriteResult
+from stockfeatures.storage.warehouse import VersionedTables, WriteResult
 
 QUARANTINE_FILE = "quarantine.parquet"
 
@@ -61,7 +61,7 @@ def _in_window(frame: pd.DataFrame, window: QueryWindow) -> pd.DataFrame:
     return frame[mask]
 
 
-class ParquetWarehouse(VersionedReads):
+class ParquetWarehouse(VersionedTables):
     """Warehouse over a directory of parquet files (the `local` profile, no servers)."""
 
     def __init__(self, directory: str | Path):
@@ -103,15 +103,6 @@ class ParquetWarehouse(VersionedReads):
                     self.path(schema.name), _for_arrow(combined, schema), _arrow_schema(schema)
                 )
         return WriteResult(len(fresh), len(frame) - len(fresh))
-
-    def write_bars(self, bars: pd.DataFrame) -> WriteResult:
-        return self._append(bars, BARS)
-
-    def write_actions(self, actions: pd.DataFrame) -> WriteResult:
-        return self._append(actions, ACTIONS)
-
-    def write_features(self, features: pd.DataFrame) -> WriteResult:
-        return self._append(features, features_schema())
 
     def _read(self, schema: TableSchema, tickers, start, end, as_of) -> pd.DataFrame:
         window = query_window(tickers, start, end, as_of)

@@ -24,9 +24,9 @@ from stockfeatures.storage.errors import WriteFailed
 from stockfeatures.storage.migrate import MigrationReport, migrate
 from stockfeatures.storage.pg_connection import open_pool
 from stockfeatures.storage.query_window import query_window
-from stockfeatures.storage.tables import ACTIONS, BARS, TableSchema, features_schema
+from stockfeatures.storage.tables import TableSchema, features_schema
 from stockfeatures.storage.validation import validated
-from stockfeatures.storage.warehouse import VersionedReads, WriteResult
+from stockfeatures.storage.warehouse import VersionedTables, WriteResult
 
 
 def _to_csv(frame: pd.DataFrame) -> bytes:
@@ -72,7 +72,7 @@ def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
     return canonical(table.to_pandas(), schema)
 
 
-class PostgresWarehouse(VersionedReads):
+class PostgresWarehouse(VersionedTables):
     """Warehouse over a PostgreSQL DSN; open lazily, close() (or `with`) to release the pool."""
 
     def __init__(self, dsn: str, *, max_connections: int = 4):
@@ -117,15 +117,6 @@ class PostgresWarehouse(VersionedReads):
                 f"{schema.name}: batch of {len(rows)} rows rolled back, nothing written: {exc}"
             ) from exc
         return WriteResult(inserted, len(frame) - inserted)
-
-    def write_bars(self, bars: pd.DataFrame) -> WriteResult:
-        return self._append(bars, BARS)
-
-    def write_actions(self, actions: pd.DataFrame) -> WriteResult:
-        return self._append(actions, ACTIONS)
-
-    def write_features(self, features: pd.DataFrame) -> WriteResult:
-        return self._append(features, features_schema())
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -77,15 +77,29 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-class VersionedReads:
-    """The three "as known at" reads, for implementations that provide `_read(schema, ...)`.
+class VersionedTables:
+    """The per-table writes and "as known at" reads, for implementations that provide
+    `_append(frame, schema)` and `_read(schema, ...)`.
 
-    Both stores answer them the same way (filter the window, keep the latest version known
-    at as_of); only `_read` differs, so the public signatures live once, here.
+    Both stores treat every table the same way (append new versions only; read the latest
+    version known at as_of); only those two primitives differ, so the public methods live
+    once, here.
     """
+
+    def _append(self, frame: pd.DataFrame, schema) -> WriteResult:
+        raise NotImplementedError
 
     def _read(self, schema, tickers, start, end, as_of) -> pd.DataFrame:
         raise NotImplementedError
+
+    def write_bars(self, bars: pd.DataFrame) -> WriteResult:
+        return self._append(bars, BARS)
+
+    def write_actions(self, actions: pd.DataFrame) -> WriteResult:
+        return self._append(actions, ACTIONS)
+
+    def write_features(self, features: pd.DataFrame) -> WriteResult:
+        return self._append(features, features_schema())
 
     def read_bars(
         self,
