@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,23 +125,23 @@ def own_redis():
     server.kill()
 
 
-def _server_environment(stack, metrics_dir: Path) -> dict[str, str]:
+def _server_environment(stack, metrics_dir: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, **stack.settings.feast_environment(),
             "STOCKFEATURES_REPO_DIR": str(stack.settings.repo_dir),
             "STOCKFEATURES_PROFILE": "prod",
             "STOCKFEATURES_PG_DSN": stack.settings.pg_dsn,
             "STOCKFEATURES_REDIS_URL": stack.settings.redis_url,
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), **extra}
 
 
-@pytest.fixture(scope="module")
-def one_worker_server(stack, tmp_path_factory):
-    """The real server process (infra/serve.sh, 1 worker, production HTTP protocol) on a
-    free port; yields its (host, port)."""
+@contextmanager
+def serve_process(stack, metrics_dir: Path, workers: int, **extra_env: str) -> Iterator[int]:
+    """The real server process (infra/serve.sh, production HTTP protocol) on a free port,
+    ready when /health answers; yields the port and stops the whole process group."""
     port = free_port()
     process = subprocess.Popen(
-        [str(REPO / "infra" / "serve.sh"), "--port", str(port), "--workers", "1"],
-        env=_server_environment(stack, tmp_path_factory.mktemp("metrics")), cwd=REPO,
+        [str(REPO / "infra" / "serve.sh"), "--port", str(port), "--workers", str(workers)],
+        env=_server_environment(stack, metrics_dir, **extra_env), cwd=REPO,
         start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -153,10 +155,17 @@ def one_worker_server(stack, tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("server did not answer /health within 5 minutes")
-        yield "127.0.0.1", port
+        yield port
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def one_worker_server(stack, tmp_path_factory):
+    """One worker of the real server; yields its (host, port)."""
+    with serve_process(stack, tmp_path_factory.mktemp("metrics"), workers=1) as port:
+        yield "127.0.0.1", port

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.serving.conftest import REPO, free_port
+from tests.integration.serving.conftest import serve_process
 
 pytestmark = pytest.mark.integration
 
@@ -20,36 +15,9 @@ REQUESTS = 40
 
 @pytest.fixture
 def running_server(stack, tmp_path):
-    port = free_port()
-    env = {**os.environ, **stack.settings.feast_environment(),
-           "STOCKFEATURES_REPO_DIR": str(stack.settings.repo_dir),
-           "STOCKFEATURES_PROFILE": "prod",
-           "STOCKFEATURES_PG_DSN": stack.settings.pg_dsn,
-           "STOCKFEATURES_REDIS_URL": stack.settings.redis_url,
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-           "STOCKFEATURES_UPSTREAM_CALL_PRICE_USD": "0.01"}
-    process = subprocess.Popen(
-        [str(REPO / "infra" / "serve.sh"), "--port", str(port), "--workers", "2"],
-        env=env, cwd=REPO, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {process.stdout.read().decode()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        yield base
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    with serve_process(stack, tmp_path / "metrics", workers=2,
+                       STOCKFEATURES_UPSTREAM_CALL_PRICE_USD="0.01") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _samples(text: str) -> list:
