@@ -2,19 +2,19 @@
 
     python -m pipelines serve        # with PREFECT_API_URL pointing at `prefect server start`
 
-daily-update runs at 16:30 New York on XNYS sessions, warm-up at 09:00 New York on XNYS
-sessions, backfill only when started (UI "Run" or `prefect deployment run backfill/backfill`).
+daily-update runs at 16:30 New York on weekdays (skipping itself on XNYS holidays), warm-up
+at 09:00 New York on weekdays, backfill only when started (UI "Run" or `prefect deployment run backfill/backfill`).
 Run it as a service: Prefect pauses a served deployment's schedule when the process exits.
 """
 
 from __future__ import annotations
 
 from prefect import serve
-from prefect.schedules import RRule
+from prefect.schedules import Cron
 
 from pipelines.backfill import backfill
 from pipelines.daily_update import daily_update
-from pipelines.schedules import DAILY_UPDATE_AT, TIMEZONE, WARM_UP_AT, trading_day_rrule
+from pipelines.schedules import DAILY_UPDATE_AT, TIMEZONE, WARM_UP_AT, weekday_cron
 from pipelines.warm_up import warm_up
 
 
@@ -23,14 +23,14 @@ def deployments(profile: str | None = None, source: str = "yfinance") -> list:
     return [
         daily_update.to_deployment(
             name="daily-update",
-            schedules=[RRule(trading_day_rrule(DAILY_UPDATE_AT), timezone=TIMEZONE)],
+            schedules=[Cron(weekday_cron(DAILY_UPDATE_AT), timezone=TIMEZONE)],
             parameters={**common, "source": source},
             description="After the close on XNYS sessions: ingest, validate, compute, materialize.",
             tags=["stockfeatures", "daily"],
         ),
         warm_up.to_deployment(
             name="warm-up",
-            schedules=[RRule(trading_day_rrule(WARM_UP_AT), timezone=TIMEZONE)],
+            schedules=[Cron(weekday_cron(WARM_UP_AT), timezone=TIMEZONE)],
             parameters=common,
             description="Before the open: latest features of the universe into the online store.",
             tags=["stockfeatures", "daily"],

@@ -1,14 +1,16 @@
-"""Universe is configuration; schedules run in New York time on XNYS sessions only."""
+"""Universe is configuration; schedules run in New York wall-clock time on weekdays."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from dateutil.rrule import rrulestr
 
-from pipelines.schedules import DAILY_UPDATE_AT, WARM_UP_AT, trading_day_rrule
+from pipelines.schedules import weekday_cron
+from pipelines.serve import deployments
 from stockfeatures.config import load_settings
 from stockfeatures.universe import UniverseError, load_universe, parse_universe
 
@@ -31,23 +33,41 @@ def test_bad_universe_line_is_named():
         parse_universe("AAPL\nnot a ticker!\n", "u.txt")
 
 
-def _runs(rule: str, start: str, end: str) -> list[dt.datetime]:
-    ny = pd.Timestamp(start, tz="America/New_York").to_pydatetime()
-    return rrulestr(rule, forceset=True).between(ny, pd.Timestamp(end, tz="America/New_York").to_pydatetime())
+def _scheduled_runs(deployment_name: str, start: str, end: str) -> list[dt.datetime]:
+    """The run times Prefect's server generates for a served deployment's schedule."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    (deployment,) = [d for d in deployments() if d.name == deployment_name]
+    (schedule,) = deployment.schedules
+    server_schedule = CronSchedule(**schedule.schedule.model_dump())
+    window = [pd.Timestamp(day, tz="America/New_York").to_pydatetime() for day in (start, end)]
+    return asyncio.run(server_schedule.get_dates(start=window[0], end=window[1]))
 
 
-def test_daily_update_runs_after_the_close_on_sessions_and_skips_holidays():
-    rule = trading_day_rrule(DAILY_UPDATE_AT, start=pd.Timestamp("2025-06-01"), end=pd.Timestamp("2025-07-31"))
-    runs = _runs(rule, "2025-06-16", "2025-07-08")
-    days = [r.date().isoformat() for r in runs]
-    assert "2025-06-19" not in days and "2025-07-04" not in days  # Juneteenth, Independence Day
-    assert "2025-07-03" in days  # early close is still a session
-    assert {(r.hour, r.minute) for r in runs} == {(16, 30)}
-    assert all(r.tzinfo is not None and r.utcoffset() == dt.timedelta(hours=-4) for r in runs)
+def test_daily_update_runs_at_1630_new_york_on_weekdays_through_a_dst_change():
+    runs = _scheduled_runs("daily-update", "2026-03-05", "2026-03-11")  # DST starts 8 March
+    ny = [r.astimezone(ZoneInfo("America/New_York")) for r in runs]
+    assert [r.date().isoformat() for r in ny] == [
+        "2026-03-05", "2026-03-06", "2026-03-09", "2026-03-10"]  # no weekend
+    assert {(r.hour, r.minute) for r in ny} == {(16, 30)}
+    assert [r.astimezone(dt.UTC).hour for r in runs] == [21, 21, 20, 20]
 
 
 def test_warm_up_runs_before_the_open():
-    rule = trading_day_rrule(WARM_UP_AT, start=pd.Timestamp("2025-11-20"), end=pd.Timestamp("2025-12-31"))
-    runs = _runs(rule, "2025-11-24", "2025-11-29")
-    assert [r.date().day for r in runs] == [24, 25, 26, 28]  # Thanksgiving (27th) skipped
-    assert {(r.hour, r.minute) for r in runs} == {(9, 0)}
+    runs = _scheduled_runs("warm-up", "2025-11-24", "2025-11-29")
+    ny = [r.astimezone(ZoneInfo("America/New_York")) for r in runs]
+    assert [r.day for r in ny] == [24, 25, 26, 27, 28]
+    assert {(r.hour, r.minute) for r in ny} == {(9, 0)}
+
+
+def test_schedules_are_plain_cron_lines_the_prefect_ui_can_label():
+    """An RRULE with EXDATE lines was labelled "every year" by the UI (issue 9)."""
+    for deployment in deployments():
+        for schedule in deployment.schedules:
+            assert schedule.schedule.cron.endswith("* * 1-5")
+            assert schedule.schedule.timezone == "America/New_York"
+
+
+def test_a_wall_clock_time_out_of_range_is_named():
+    with pytest.raises(ValueError, match="24, 0"):
+        weekday_cron((24, 0))
