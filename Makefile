@@ -6,15 +6,24 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: venv demo test test-deps lint docs apply-prod ui flows serve data-docs bench bench-deps clean
+.PHONY: venv lock demo test test-deps lint docs apply-prod ui flows serve data-docs bench bench-deps backtest clean
 
-$(STAMP): pyproject.toml
+# Reproducible installs: the versions in uv.lock, exactly (`uv sync --frozen` never re-resolves).
+# uv comes from pip the first time; after that the locked uv (dev extra) lives in the venv.
+# After changing dependencies in pyproject.toml, run `make lock` and commit uv.lock.
+UV_PIN := uv>=0.13,<0.14
+$(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' || $(PY) -m pip install --quiet -e '.[dev]'
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check '$(UV_PIN)'
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --frozen --extra dev --python $(PY)
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Re-resolve uv.lock from pyproject.toml (the one command after adding a dependency).
+lock:
+	test -x $(VENV)/bin/uv || $(MAKE) venv
+	$(VENV)/bin/uv lock
 
 demo: venv
 	PREFECT_LOGGING_LEVEL=$${PREFECT_LOGGING_LEVEL:-WARNING} $(VENV)/bin/stockfeatures demo
@@ -38,22 +47,31 @@ apply-prod: venv
 	$(VENV)/bin/stockfeatures --profile prod migrate
 	$(VENV)/bin/stockfeatures --profile prod apply
 
-# Prefect server with the UI on http://127.0.0.1:4200 (runs in the foreground).
+# Ports: `make ui PORT=4300`, `make serve PORT=7000` (defaults 4200 and 6566).
+UI_PORT := $(or $(PORT),4200)
+SERVE_PORT := $(or $(PORT),6566)
+
+# Prefect server with the UI on http://127.0.0.1:$(UI_PORT) (runs in the foreground).
 ui: venv
-	$(VENV)/bin/prefect server start --host 127.0.0.1 --port 4200
+	$(VENV)/bin/prefect server start --host 127.0.0.1 --port $(UI_PORT)
 
 # Long-running: serves the scheduled deployments (daily_update, warm_up) to the server that
-# `make ui` started. Prefect pauses the schedules when this process exits.
+# `make ui` started (same PORT if you gave `make ui` one). Prefect pauses the schedules when this
+# process exits.
 flows: venv
-	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:4200/api} $(PY) -m pipelines serve
+	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$(UI_PORT)/api} $(PY) -m pipelines serve
 
 # HTTP feature server (prod profile by default in production; any profile works).
 serve: venv
-	bash infra/serve.sh --host 127.0.0.1 --port 6566 --workers 2
+	bash infra/serve.sh --host 127.0.0.1 --port $(SERVE_PORT) --workers 2
 
 # Great Expectations Data Docs for the latest stored data -> data/data_docs/index.html
 data-docs: venv
 	$(PY) -m stockfeatures.validation docs
+
+# The backtest example on the demo's data: table + docs/backtest_equity.png.
+backtest: venv
+	$(PY) examples/backtest.py
 
 bench-deps:
 	command -v hey >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq hey)
