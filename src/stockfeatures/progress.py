@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol, TextIO
 
 PLAIN_INTERVAL_SECONDS = 5.0
@@ -39,8 +40,29 @@ class SilentProgress:
 SILENT = SilentProgress()
 
 
+_ACTIVE: ContextVar[Progress | None] = ContextVar("stockfeatures_progress", default=None)
+
+
 def or_silent(progress: Progress | None) -> Progress:
-    return SILENT if progress is None else progress
+    """`progress`, else the one a caller made active with `showing`, else SILENT."""
+    if progress is not None:
+        return progress
+    active = _ACTIVE.get()
+    return SILENT if active is None else active
+
+
+@contextmanager
+def showing(progress: Progress) -> Iterator[Progress]:
+    """Make `progress` the one `or_silent(None)` returns inside this block.
+
+    For code whose signature cannot take a Progress: a Prefect flow's parameters must be
+    serializable, so `python -m pipelines backfill` activates a bar this way instead.
+    """
+    token = _ACTIVE.set(progress)
+    try:
+        yield progress
+    finally:
+        _ACTIVE.reset(token)
 
 
 def duration_text(seconds: float) -> str:
@@ -96,7 +118,10 @@ class PlainProgress:
                                     now - self._started, detail))
 
     def _write(self, line: str) -> None:
-        print(line, file=self._stream, flush=True)
+        # stream.write, not print(): Prefect's log_prints=True turns print() inside a flow into
+        # INFO log records, which the quiet CLI does not show.
+        self._stream.write(line + "\n")
+        self._stream.flush()
 
 
 class BarProgress:
