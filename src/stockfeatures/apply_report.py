@@ -49,10 +49,12 @@ def summarize_apply(output: str, profile: str) -> str:
     """'feast apply (local): no changes' or '... : updated feature view returns_daily; ...'."""
     changes: list[str] = []
     for verb, name, diff in _blocks(output):
-        if verb.endswith("infrastructure for"):
-            continue
         if verb == "Updated" and _only_timestamps(diff):
             continue
+        if verb == "Deploying infrastructure for":
+            verb = "deployed infrastructure for"
+        elif verb == "Removing infrastructure for":
+            verb = "removed infrastructure for"
         changes.append(f"{verb.lower()} {name}")
     if not changes:
         return f"feast apply ({profile}): no changes"

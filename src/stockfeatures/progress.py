@@ -95,7 +95,10 @@ def status_line(description: str, done: int, total: int, unit: str, elapsed: flo
 
 
 class PlainProgress:
-    """One line per stage start, at most one line every `interval` seconds, one at the end."""
+    """At most one line every `interval` seconds per stage, and one when it completes.
+
+    No line at a stage's start: a command that fails at once then prints only its error.
+    """
 
     def __init__(self, stream: TextIO, interval: float = PLAIN_INTERVAL_SECONDS,
                  clock=time.monotonic) -> None:
@@ -107,7 +110,6 @@ class PlainProgress:
         self._description, self._total, self._unit = description, total, unit
         self._done, self._started = 0, self._clock()
         self._last_line = self._started
-        self._write(f"{description}: {total} {unit} to do")
 
     def advance(self, n: int = 1, detail: str = "") -> None:
         self._done += n

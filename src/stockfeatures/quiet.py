@@ -14,6 +14,7 @@ Each known noise source is silenced at its narrowest point, because a blanket
 - Feast's `feature_view` module runs `warnings.simplefilter("once", DeprecationWarning)` at
   import, which puts itself in front of every filter set before it, so the ibis filter is
   restated after Feast is imported (`restate_filters_after_feast`).
+- psycopg's pool logs a WARNING per failed connection attempt: raised to ERROR.
 - Prefect logs every task and flow state at INFO: PREFECT_LOGGING_LEVEL defaults to WARNING
   (it is read when Prefect loads its settings, so this runs before Prefect is imported).
 """
@@ -56,6 +57,9 @@ def configure_output(verbose: bool = False) -> None:
         return
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     _preimport_sre_shims()
+    # psycopg's pool logs every failed attempt while it waits for PostgreSQL; the CLI says
+    # once, in its own words, that the server is unreachable (stockfeatures.cli.failures).
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     gx_logger = logging.getLogger(GX_TEMP_DIR_LOGGER)
     if _warnings_only not in gx_logger.filters:
         gx_logger.addFilter(_warnings_only)

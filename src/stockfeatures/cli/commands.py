@@ -40,6 +40,18 @@ def _docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _migrate_line(report) -> str:
+    """'migrate: applied 0001_prices.sql, ...; 15 feature columns added' (or 'up to date')."""
+    applied = getattr(report, "applied", None)
+    if applied is None:
+        return f"migrate: local store ready at {report}"
+    parts = [f"applied {', '.join(applied)}" if applied else "schema up to date"]
+    added = getattr(report, "feature_columns_added", ())
+    if added:
+        parts.append(f"{len(added)} feature columns added")
+    return "migrate: " + "; ".join(parts)
+
+
 def _ingest(args: argparse.Namespace, settings: Settings, warehouse, progress: Progress) -> int:
     from stockfeatures.pipeline_steps import ingest_checked
     from stockfeatures.prices.source import get_source
@@ -107,7 +119,7 @@ def run_command(args: argparse.Namespace, settings: Settings, progress: Progress
     warehouse = open_warehouse(settings)
     try:
         if args.command == "migrate":
-            print(warehouse.migrate())
+            print(_migrate_line(warehouse.migrate()))
             return 0
         if args.command == "ingest":
             return _ingest(args, settings, warehouse, progress)
