@@ -21,11 +21,15 @@ _TIMESTAMP_FIELDS = re.compile(
 def _blocks(output: str) -> list[tuple[str, str, str]]:
     """(verb, object, diff text) for each Created/Updated/Deleted line of the output."""
     blocks: list[tuple[str, str, str]] = []
+    open_block = False  # a blank line ends a block's diff (Feast separates them that way)
     for line in _ANSI.sub("", output).splitlines():
         event = _EVENT.match(line)
         if event:
             blocks.append((event.group(1), event.group(2), ""))
-        elif blocks:
+            open_block = True
+        elif not line.strip():
+            open_block = False
+        elif open_block:
             verb, name, diff = blocks[-1]
             blocks[-1] = (verb, name, diff + line + "\n")
     return blocks
