@@ -95,7 +95,7 @@ def status_line(description: str, done: int, total: int, unit: str, elapsed: flo
 
 
 class PlainProgress:
-    """At most one line every `interval` seconds per stage, and one when it completes.
+    """At most one line every `interval` seconds per stage, and one when a long one completes.
 
     No line at a stage's start: a command that fails at once then prints only its error.
     """
@@ -104,18 +104,22 @@ class PlainProgress:
                  clock=time.monotonic) -> None:
         self._stream, self._interval, self._clock = stream, interval, clock
         self._description, self._total, self._unit = "", 0, "steps"
-        self._done, self._started, self._last_line = 0, 0.0, 0.0
+        self._done, self._started, self._last_line, self._lines = 0, 0.0, 0.0, 0
 
     def start(self, description: str, total: int, unit: str = "steps") -> None:
         self._description, self._total, self._unit = description, total, unit
-        self._done, self._started = 0, self._clock()
+        self._done, self._started, self._lines = 0, self._clock(), 0
         self._last_line = self._started
 
     def advance(self, n: int = 1, detail: str = "") -> None:
         self._done += n
         now = self._clock()
-        if self._done >= self._total or now - self._last_line >= self._interval:
+        finished = self._done >= self._total
+        # A stage that finished before its first periodic line was quick: its command's own
+        # result line says enough, so it prints nothing here.
+        if (finished and self._lines) or now - self._last_line >= self._interval:
             self._last_line = now
+            self._lines += 1
             self._write(status_line(self._description, self._done, self._total, self._unit,
                                     now - self._started, detail))
 

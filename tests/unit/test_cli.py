@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -26,6 +27,15 @@ for argv in [["--help"]] + [[name, "--help"] for name in sys.argv[1:]]:
         pass
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy})))
 """
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """main() sets quiet defaults (PREFECT_LOGGING_LEVEL, ...) in os.environ: keep them here."""
+    saved = os.environ.copy()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

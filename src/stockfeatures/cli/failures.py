@@ -45,6 +45,10 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
+def _listed(items: list[str], limit: int) -> str:
+    return "; ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def _prefix(settings: Settings | None) -> str:
     return "stockfeatures" if settings is None or settings.profile == "local" \
         else f"stockfeatures --profile {settings.profile}"
@@ -91,14 +95,15 @@ def _redis_unreachable(error: BaseException, settings: Settings | None) -> str |
 def _validation_failed(error: BaseException, settings: Settings | None) -> str | None:
     for link in _chain(error):
         if _is(link, "stockfeatures.validation.errors", "ValidationFailed"):
-            rules = ", ".join(sorted({outcome.rule for outcome in link.failures}))
+            rules = sorted({outcome.rule for outcome in link.failures})
             tickers = link.tickers
-            shown = ", ".join(tickers[:8]) + (f" and {len(tickers) - 8} more" if len(tickers) > 8 else "")
             where = (f"{settings.local_dir / 'quarantine.parquet'}" if settings and settings.profile == "local"
                      else "the quarantine table")
-            return (f"{link.suite}: {len(link.rows)} of {link.checked} rows rejected ({rules}); "
-                    f"tickers {shown or 'none'}.\nThe rejected rows are in {where}; accepted rows "
-                    "were stored. Fix the input and run the command again (-v lists each expectation).")
+            stored = link.checked - len(link.rows)
+            return (f"{link.suite}: {len(link.rows)} of {link.checked} rows rejected by "
+                    f"{_listed(rules, 3)}; tickers {_listed(tickers, 8) or 'none'}.\n"
+                    f"The rejected rows are in {where}; {stored or 'no'} other rows were stored. "
+                    "Fix the input and run the command again (-v shows each expectation).")
     return None
 
 
