@@ -53,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     from stockfeatures.cli.failures import explain
     from stockfeatures.progress import progress_reporter, showing
 
+    if getattr(args, "source", None):
+        from stockfeatures.pipeline_steps import ensure_yfinance_registered
+        from stockfeatures.prices.source import source_names
+
+        ensure_yfinance_registered()
+        if args.source not in source_names():
+            print(f"python -m pipelines {args.command}: error: unknown --source {args.source!r}; "
+                  f"known: {', '.join(source_names())}", file=sys.stderr)
+            return 2
     try:
         if args.command == "daily-update":
             from pipelines.daily_update import daily_update

@@ -84,6 +84,10 @@ def backfill(
         else load_universe(settings)
     lacking = unavailable_tickers(source, source_options, requested)
     universe = [t for t in requested if t not in lacking]
+    if not universe:
+        raise ValueError(f"the {source} source has none of the {len(requested)} requested tickers "
+                         f"({', '.join(requested[:10])}{' ...' if len(requested) > 10 else ''}): "
+                         "nothing to backfill; pick tickers it serves or another --source")
     if lacking:
         logger.warning("the %s source has no data for %d of %d tickers, skipped: %s", source,
                        len(lacking), len(requested), ", ".join(lacking))

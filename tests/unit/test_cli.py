@@ -128,3 +128,19 @@ def test_env_exports_prod_connection_for_feast(monkeypatch, capsys):
 def test_profile_option_works_after_the_subcommand(capsys):
     assert main(["env", "--profile", "prod"]) == 0
     assert "feature_store.prod.yaml" in capsys.readouterr().out
+
+
+def test_verbose_shows_the_traceback_still_without_the_password(monkeypatch, capsys):
+    monkeypatch.setenv("STOCKFEATURES_PG_DSN", "postgresql+psycopg://admin:TopSecret99@db.internal:5432/sf")
+    assert main(["-v", "--profile", "prod", "env"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ConfigError" in err
+    assert "TopSecret99" not in err
+
+
+def test_pipelines_refuse_an_unknown_source_in_one_line(capsys):
+    from pipelines.__main__ import main as pipelines_main
+
+    assert pipelines_main(["backfill", "--start", "2025-01-02", "--end", "2025-01-10", "--source", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["python -m pipelines backfill: error: unknown --source 'nope'; known: csv, sample, yfinance"]
