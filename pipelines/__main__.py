@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", help="overrides STOCKFEATURES_PROFILE")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show Prefect's INFO logs, library warnings and tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
     daily = commands.add_parser("daily-update")
     daily.add_argument("--source", default="yfinance")
@@ -44,8 +46,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from pipelines.reports import RunIncomplete
+    from stockfeatures.quiet import configure_output
 
+    configure_output(args.verbose)
+    from pipelines.reports import RunIncomplete
+    from stockfeatures.cli.failures import explain
+    from stockfeatures.progress import progress_reporter, showing
+
+    if getattr(args, "source", None):
+        from stockfeatures.pipeline_steps import ensure_yfinance_registered
+        from stockfeatures.prices.source import source_names
+
+        ensure_yfinance_registered()
+        if args.source not in source_names():
+            print(f"python -m pipelines {args.command}: error: unknown --source {args.source!r}; "
+                  f"known: {', '.join(source_names())}", file=sys.stderr)
+            return 2
     try:
         if args.command == "daily-update":
             from pipelines.daily_update import daily_update
@@ -56,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "backfill":
             from pipelines.backfill import backfill
 
-            print(backfill(args.start, args.end, tickers=args.tickers, profile=args.profile,
-                           source=args.source, chunk_size=args.chunk_size, resume=not args.no_resume,
-                           apply_definitions=args.apply).headline())
+            with progress_reporter() as progress, showing(progress):
+                summary = backfill(args.start, args.end, tickers=args.tickers, profile=args.profile,
+                                   source=args.source, chunk_size=args.chunk_size,
+                                   resume=not args.no_resume, apply_definitions=args.apply)
+            print(summary.headline())
         elif args.command == "warm-up":
             from pipelines.warm_up import warm_up
 
@@ -74,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     except RunIncomplete as incomplete:
         print(f"run incomplete: {incomplete}", file=sys.stderr)
         return 1
+    except Exception as error:  # noqa: BLE001 - foreseen failures in one line, bugs with a traceback
+        message = explain(error, None)
+        if message is None or args.verbose:
+            raise
+        print(f"python -m pipelines {args.command}: {message}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -35,7 +35,11 @@ class RunSummary:
         if self.skipped:
             return f"{self.flow}: skipped ({'; '.join(self.notes)})"
         if self.ok:
-            return f"{self.flow}: {len(self.tickers)} tickers, all loaded and valid"
+            skipped = [row["ticker"] for row in self.tickers if str(row.get("status", "")).startswith("skipped")]
+            text = f"{self.flow}: {len(self.tickers) - len(skipped)} tickers, all loaded and valid"
+            if skipped:
+                text += f"; {len(skipped)} skipped, not in the source: {', '.join(skipped)}"
+            return text
         listed = "; ".join(f"{t}: {reason}" for t, reason in sorted(self.failures.items()))
         return f"{self.flow}: {len(self.failures)} of {len(self.tickers)} tickers failed: {listed}"
 

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from stockfeatures.redaction import redact
+
 PROFILES = ("local", "prod")
+PG_SCHEMES = ("postgresql://", "postgres://")
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 class ConfigError(ValueError):
@@ -53,8 +57,6 @@ class Settings:
     def feast_environment(self) -> dict[str, str]:
         """Variables that the feature_store.*.yaml files expand (Feast runs os.path.expandvars)."""
         pg = urlparse(self.pg_dsn)
-        redis = urlparse(self.redis_url)
-        redis_db = (redis.path or "/0").lstrip("/") or "0"
         return {
             "STOCKFEATURES_PROFILE": self.profile,
             "FEAST_FS_YAML_FILE_PATH": str(self.feature_store_yaml),
@@ -64,15 +66,48 @@ class Settings:
             "STOCKFEATURES_PG_USER": unquote(pg.username or "postgres"),
             "STOCKFEATURES_PG_PASSWORD": unquote(pg.password or ""),
             "STOCKFEATURES_PG_SSLMODE": parse_qs(pg.query).get("sslmode", ["prefer"])[0],
-            "STOCKFEATURES_REDIS_CONNECTION": (
-                f"{redis.hostname or '127.0.0.1'}:{redis.port or 6379},db={redis_db}"
-                + (f",password={unquote(redis.password)}" if redis.password else "")
-            ),
+            "STOCKFEATURES_REDIS_CONNECTION": feast_redis_connection(self.redis_url),
         }
 
     def export_feast_environment(self) -> None:
         """Make the yaml placeholders resolvable for Feast, overriding stale values."""
         os.environ.update(self.feast_environment())
+
+
+def feast_redis_connection(redis_url: str) -> str:
+    """Feast's `host:port,db=N[,username=U][,password=P][,ssl=true]` form of a redis(s):// URL.
+
+    Feast splits that string on commas and passes each key to redis.Redis, so `rediss://`
+    (TLS) becomes ssl=true; a comma inside a credential cannot be expressed and is refused
+    when the settings are loaded.
+    """
+    redis = urlparse(redis_url)
+    redis_db = (redis.path or "/0").lstrip("/") or "0"
+    parts = [f"{redis.hostname or '127.0.0.1'}:{redis.port or 6379}", f"db={redis_db}"]
+    if redis.username:
+        parts.append(f"username={unquote(redis.username)}")
+    if redis.password:
+        parts.append(f"password={unquote(redis.password)}")
+    if redis.scheme == "rediss":
+        parts.append("ssl=true")
+    return ",".join(parts)
+
+
+def _checked_redis_url(redis_url: str) -> str:
+    if not redis_url.startswith(REDIS_SCHEMES):
+        raise ConfigError(
+            f"STOCKFEATURES_REDIS_URL must be a redis:// or rediss:// (TLS) URL, got {redact(redis_url)!r}"
+        )
+    parsed = urlparse(redis_url)
+    credentials = unquote(parsed.username or "") + unquote(parsed.password or "")
+    if "," in credentials:
+        raise ConfigError("STOCKFEATURES_REDIS_URL: Feast's Redis connection string cannot carry a "
+                          "',' in the user name or password; choose a password without commas")
+    try:
+        parsed.port  # noqa: B018 - urlparse checks the port only when asked
+    except ValueError:
+        raise ConfigError(f"STOCKFEATURES_REDIS_URL has a bad port: {redact(redis_url)!r}") from None
+    return redis_url
 
 
 def _profile_of_feast_yaml() -> str:
@@ -96,11 +131,10 @@ def load_settings(profile: str | None = None) -> Settings:
     # (../data/local): set STOCKFEATURES_REPO_DIR to move both together.
     data_dir = repo_dir / "data"
     pg_dsn = os.environ.get("STOCKFEATURES_PG_DSN") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    if not pg_dsn.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(f"STOCKFEATURES_PG_DSN must be a postgresql:// URL, got {pg_dsn!r}")
-    redis_url = os.environ.get("STOCKFEATURES_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    if not redis_url.startswith("redis://"):
-        raise ConfigError(f"STOCKFEATURES_REDIS_URL must be a redis:// URL, got {redis_url!r}")
+    if not pg_dsn.startswith(PG_SCHEMES):
+        raise ConfigError(f"STOCKFEATURES_PG_DSN must be a postgresql:// URL (no driver suffix such "
+                          f"as +psycopg), got {redact(pg_dsn)!r}")
+    redis_url = _checked_redis_url(os.environ.get("STOCKFEATURES_REDIS_URL") or "redis://127.0.0.1:6379/0")
     benchmark = (os.environ.get("STOCKFEATURES_BENCHMARK_TICKER") or "SPY").strip().upper()
     return Settings(
         profile=chosen,

@@ -7,6 +7,9 @@ stockfeatures.pipeline_steps, so the order ingest -> compute -> validate -> writ
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import subprocess
 import sys
 import time
@@ -20,10 +23,13 @@ from stockfeatures.features import compute_features
 from stockfeatures.features.spec import MAX_LOOKBACK
 from stockfeatures.prices.adjust import adjust_bars, latest_versions
 from stockfeatures.prices.source import PriceSource
+from stockfeatures.progress import Progress, or_silent
+from stockfeatures.redaction import redact
 from stockfeatures.storage.warehouse import Warehouse
 from stockfeatures.trading_calendar import calendar
 
 NEW_YORK = "America/New_York"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,18 +112,25 @@ def compute(
     benchmark: str,
     start: date | None = None,
     end: date | None = None,
+    progress: Progress | None = None,
 ) -> StepReport:
     """Compute, validate, quarantine what fails, store what passes; raise if anything failed.
 
     Unchanged values are not re-stored (the warehouse compares with the latest version).
+    `progress` counts the three stages (compute, validate, store); None stays silent.
     """
     from stockfeatures.validation import gate_features, quarantine_rejects
 
+    progress = or_silent(progress)
     started = time.perf_counter()
+    progress.start("compute", 3)
     features = compute_candidates(warehouse, benchmark, start, end)
+    progress.advance(1, f"computed {len(features)} rows")
     gate = gate_features(features)
+    progress.advance(1, f"validated, {len(gate.rejected)} rejected")
     quarantine_rejects(warehouse, "features_daily", gate)
     written = warehouse.write_features(gate.accepted)
+    progress.advance(1, f"stored {written.inserted} new versions")
     gate.raise_if_failed()
     return StepReport(
         "compute", len(features), written.inserted, written.unchanged,
@@ -126,12 +139,15 @@ def compute(
 
 
 def apply_definitions(settings: Settings) -> str:
-    """Run `feast apply` for the profile in a child process.
+    """Run `feast apply` for the profile in a child process; return a one-line summary.
 
     A child process, because Feast imports feature_repo modules by bare name and caches
     them in sys.modules: a second apply with another profile in the same process would see
-    the first profile's sources.
+    the first profile's sources. Feast's full output (which repeats every view whose only
+    change is its meta timestamps) goes to the INFO log; see stockfeatures.apply_report.
     """
+    from stockfeatures.apply_report import summarize_apply
+
     settings.export_feast_environment()
     settings.local_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -140,16 +156,36 @@ def apply_definitions(settings: Settings) -> str:
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"feast apply failed ({settings.profile} profile):\n{result.stderr[-4000:]}")
-    return result.stdout
+        raise ApplyFailed(f"feast apply failed ({settings.profile} profile):\n{redact(result.stderr[-4000:])}")
+    log.info("feast apply output:\n%s", redact(result.stdout))
+    return summarize_apply(result.stdout, settings.profile)
 
 
-def materialize(store, start: datetime, end: datetime) -> None:
-    """Copy the latest value per ticker in [start, end] into the online store."""
+class ApplyFailed(RuntimeError):
+    """`feast apply` exited non-zero; the message holds the end of its (redacted) stderr."""
+
+
+def materialize(store, start: datetime, end: datetime, progress: Progress | None = None) -> None:
+    """Copy the latest value per ticker in [start, end] into the online store.
+
+    With `progress`, one feature view at a time so the count and ETA mean something (Feast
+    materializes views one after another either way), and Feast's own prints and tqdm bars
+    go to the INFO log instead of between the lines of ours.
+    """
     for name, stamp in (("start", start), ("end", end)):
         if stamp.tzinfo is None:
             raise ValueError(f"materialize {name} {stamp!r} must be timezone-aware")
-    store.materialize(start_date=start, end_date=end)
+    if progress is None:
+        store.materialize(start_date=start, end_date=end)
+        return
+    views = [view.name for view in store.list_feature_views() if view.online]
+    progress.start("materialize", len(views), "views")
+    for view in views:
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            store.materialize(start_date=start, end_date=end, feature_views=[view])
+        log.info("feast materialize %s:\n%s", view, captured.getvalue())
+        progress.advance(1, view)
 
 
 def latest_event_timestamp(warehouse: Warehouse) -> pd.Timestamp:

@@ -15,6 +15,7 @@ import pandas as pd
 import psycopg
 
 from stockfeatures.prices.source import PriceBatch, register_source, source_names
+from stockfeatures.progress import Progress, or_silent
 from stockfeatures.storage.errors import WriteFailed
 from stockfeatures.storage.warehouse import Warehouse, WriteResult
 from stockfeatures.trading_calendar import calendar, latest_completed_session
@@ -120,15 +121,21 @@ class CheckedIngest:
 
 
 def ingest_checked(source, warehouse: Warehouse, tickers: list[str] | None, start: date, end: date,
-                   known_at: pd.Timestamp | None = None) -> CheckedIngest:
+                   known_at: pd.Timestamp | None = None, progress: Progress | None = None) -> CheckedIngest:
     """Fetch -> raw gate -> quarantine -> write, in one call (the CLI's `ingest` for sources
     that leave value checks to the gate, such as yfinance). The caller decides whether a
-    rejection should fail the command: `result.gate.raise_if_failed()`."""
+    rejection should fail the command: `result.gate.raise_if_failed()`.
+    `progress` counts the three stages (fetch, validate, store); None stays silent."""
+    progress = or_silent(progress)
+    progress.start("ingest", 3)
     batch = source.fetch(tickers, start, end)
+    progress.advance(1, f"fetched {len(batch.bars)} bars")
     if known_at is not None:
         batch = stamp_known_at(batch, known_at)
     gate = gate_raw_bars(batch.bars)
+    progress.advance(1, f"validated, {len(gate.rejected)} rejected")
     quarantined = quarantine_rejects(warehouse, "raw_prices", gate)
     actions = batch.actions[~batch.actions["ticker"].isin(gate.rejected_tickers)]
     bars_written, actions_written = write_prices(warehouse, gate.accepted, actions)
+    progress.advance(1, f"stored {bars_written.inserted} new versions")
     return CheckedIngest(batch, gate, bars_written, actions_written, quarantined)

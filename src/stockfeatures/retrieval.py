@@ -40,16 +40,28 @@ def feature_refs(store: FeatureStore, features: Sequence[str] | None = None, ser
     return refs
 
 
+def in_stable_order(frame: pd.DataFrame, keys: Sequence[str],
+                    features: Sequence[str] | None = None) -> pd.DataFrame:
+    """`keys` first, then the requested feature names in request order, or (a service, or
+    everything) in FeatureSpec order; Feast's own column order varies from run to run."""
+    wanted = [name.split(":")[-1] for name in features] if features else list(FEATURE_NAMES)
+    rank = {name: position for position, name in enumerate(wanted)}
+    rest = [c for c in frame.columns if c not in keys]
+    ordered = sorted(rest, key=lambda c: (rank.get(c, len(rank)), c))
+    return frame[[k for k in keys if k in frame.columns] + ordered]
+
+
 def online_features(
     store: FeatureStore,
     tickers: Sequence[str],
     features: Sequence[str] | None = None,
     service: str | None = None,
 ) -> pd.DataFrame:
-    """Latest online values, one row per ticker, columns in request order."""
+    """Latest online values, one row per ticker: ticker, then features in request order (or
+    FeatureSpec order for a service)."""
     rows = [{"ticker": ticker} for ticker in validate_tickers(tickers)]
     response = store.get_online_features(features=feature_refs(store, features, service), entity_rows=rows)
-    return response.to_df()
+    return in_stable_order(response.to_df(), ["ticker"], features)
 
 
 def historical_features(
@@ -71,4 +83,5 @@ def historical_features(
         features=feature_refs(store, features, service),
         filter_by_created_timestamp=as_known_at,
     )
-    return job.to_df()
+    frame = job.to_df()
+    return in_stable_order(frame, [c for c in entity_df.columns if c in frame.columns], features)
