@@ -44,14 +44,19 @@ def calendar_window() -> tuple[pd.Timestamp, pd.Timestamp]:
     return cal.first_session, cal.last_session
 
 
+def window_text() -> str:
+    """The rule a date outside the window breaks, with the setting that moves the window."""
+    first, last = calendar_window()
+    return (f"outside the {EXCHANGE} calendar window {first.date()}..{last.date()} "
+            f"(set {CALENDAR_START_SETTING}, e.g. 1885-01-01, to start it earlier)")
+
+
 def outside_window_reason(day: pd.Timestamp) -> str | None:
     """Why a date cannot be judged (outside the calendar's window), or None if it can."""
     first, last = calendar_window()
     if first <= pd.Timestamp(day) <= last:
         return None
-    return (f"{pd.Timestamp(day).date()} is outside the {EXCHANGE} calendar window "
-            f"{first.date()}..{last.date()}; set {CALENDAR_START_SETTING} (e.g. 1885-01-01) to "
-            "start it earlier")
+    return f"{pd.Timestamp(day).date()} is {window_text()}"
 
 
 def _as_session_index(sessions) -> pd.DatetimeIndex:
