@@ -4,7 +4,8 @@ Chunked by ticker so one run can load years for hundreds of tickers with bounded
 a visible progress bar (a Prefect progress artifact). Resumable: a chunk's tickers that
 already have stored bars on the first and last session of the range are skipped, so a
 re-run after a crash continues where it stopped (and a finished backfill re-runs in
-seconds). Bars keep created = session close (a first load, see docs/design/frames.md).
+seconds). Ingest is the same stage the CLI runs (stockfeatures.stages.ingest): a bar's first
+load keeps created = session close, a changed stored bar is a restatement known now.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from pipelines import tasks
 from pipelines.monitoring import OUTCOME_HOOKS
 from pipelines.reports import RunIncomplete, RunSummary, failures_of, publish, ticker_rows
-from stockfeatures import pipeline_steps
 from stockfeatures.config import load_settings
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.profiles import open_warehouse
+from stockfeatures.stages.ingest_plan import loaded_tickers
 from stockfeatures.universe import load_universe, with_benchmark
 from stockfeatures.validation import GateResult
 
@@ -62,20 +63,17 @@ def backfill(
     try:
         warehouse.migrate()
         for number, chunk in enumerate(groups, start=1):
-            done = pipeline_steps.loaded_tickers(warehouse, chunk, start, end) if resume else set()
+            done = loaded_tickers(warehouse, chunk, start, end) if resume else set()
             todo = [t for t in chunk if t not in done]
             skipped.extend(t for t in chunk if t in done)
             if todo:
-                batch = tasks.fetch_prices(source, todo, start, end, now, source_options,
-                                           stamp_known_at=False)
-                fetch_failures.update(getattr(batch, "failures", {}))
-                gate = tasks.validate_raw(batch.bars)
-                tasks.quarantine.with_options(**storage)(warehouse, "raw_prices", gate)
-                actions = batch.actions[~batch.actions["ticker"].isin(gate.rejected_tickers)]
-                tasks.write_prices.with_options(**storage)(warehouse, gate.accepted, actions)
-                fetched.append(batch.bars)
-                missing.append(getattr(batch, "missing", None))
-                gates.append(gate)
+                ingested = tasks.ingest_prices.with_options(**storage)(source, warehouse, todo, start, end,
+                                                                       now, source_options)
+                fetch_failures.update(getattr(ingested.batch, "failures", {}))
+                fetched.append(ingested.batch.bars)
+                missing.append(getattr(ingested.batch, "missing", None))
+                gates.append(ingested.gate)
+                logger.info("chunk %d: %s", number, ingested.line())
             if progress is not None:
                 update_progress_artifact(progress, 100.0 * number / len(groups))
             logger.info("chunk %d/%d: %d tickers loaded, %d already done", number, len(groups),

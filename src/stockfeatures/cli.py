@@ -64,8 +64,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="yfinance fetches the configured universe unless --tickers is given")
     ingest.add_argument("--path", type=Path, help="CSV file (with --source csv); see docs/csv-format.md")
     ingest.add_argument("--tickers", nargs="+", help="restrict to these tickers")
-    ingest.add_argument("--start", type=_date, default=date(2019, 1, 2))
-    ingest.add_argument("--end", type=_date, default=date.today())
+    ingest.add_argument("--start", type=_date,
+                        help="first session to load; default: all the source has (a CSV's whole file)")
+    ingest.add_argument("--end", type=_date, help="last session to load; default: all the source has")
+    ingest.add_argument("--known-at", type=_timestamp,
+                        help="when this data became known (ISO, with timezone); default now. A changed "
+                             "stored bar becomes a new version known then; bars not closed by then are "
+                             "refused (docs/data-integrity.md)")
+    ingest.add_argument("--adjusted", action="store_true",
+                        help="(--source csv) prices already adjusted by the vendor for splits and "
+                             "dividends; no dividend/split values allowed (docs/data-integrity.md)")
 
     compute = commands.add_parser("compute", help="compute features from stored bars")
     compute.add_argument("--start", type=_date, help="first session to (re)compute; default all")
@@ -119,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from stockfeatures import jobs
     from stockfeatures.profiles import open_feature_store, open_warehouse
+    from stockfeatures.stages import compute, materialize
 
     if args.command == "apply":
         print(jobs.apply_definitions(settings))
@@ -128,32 +137,36 @@ def _run(args: argparse.Namespace) -> int:
         print(warehouse.migrate())
         return 0
     if args.command == "ingest":
-        from stockfeatures.pipeline_steps import ingest_checked
         from stockfeatures.prices.source import get_source
+        from stockfeatures.stages.ingest import ingest
         from stockfeatures.universe import load_universe
 
         if args.source == "csv" and not args.path:
             raise SystemExit("ingest --source csv needs --path FILE")
-        options = {"path": args.path} if args.source == "csv" else {}
+        if args.adjusted and args.source != "csv":
+            raise SystemExit("ingest --adjusted applies to --source csv only")
+        options = {"path": args.path, "adjusted": args.adjusted} if args.source == "csv" else {}
         tickers = args.tickers
         if tickers is None and args.source == "yfinance":
             tickers = load_universe(settings)
         warehouse.migrate()
-        result = ingest_checked(get_source(args.source, **options), warehouse, tickers, args.start, args.end)
+        result = ingest(get_source(args.source, **options), warehouse, tickers, args.start, args.end,
+                        known_at=args.known_at)
         print(result.line())
         failed = result.gate.error()
         if failed is not None:
-            print(f"rejected rows were quarantined: {failed}", file=sys.stderr)
+            print(f"{len(result.gate.rejected)} rows went to the quarantine (stage raw_prices), the rest "
+                  f"was stored:\n{failed}", file=sys.stderr)
             return 1
         return 0
     if args.command == "compute":
-        print(jobs.compute(warehouse, settings.benchmark_ticker, args.start, args.end).line())
+        print(compute.compute(warehouse, settings.benchmark_ticker, args.start, args.end).line())
         return 0
     store = open_feature_store(settings)
     if args.command == "materialize":
-        end = args.end or jobs.latest_event_timestamp(warehouse).to_pydatetime() + timedelta(seconds=1)
+        end = args.end or compute.latest_event_timestamp(warehouse).to_pydatetime() + timedelta(seconds=1)
         start = args.start or end - timedelta(days=14)
-        jobs.materialize(store, start, end)
+        materialize.materialize(store, start, end)
         print(f"materialized {start.isoformat()} .. {end.isoformat()}")
         return 0
     if args.command == "features":

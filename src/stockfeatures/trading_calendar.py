@@ -12,10 +12,9 @@ the window is not judged a non-session: it is reported as outside, naming the se
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from functools import lru_cache
-
-import os
 
 import exchange_calendars as xcals
 import pandas as pd

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from stockfeatures import trading_calendar
 from stockfeatures.validation import gx_runtime, suites
 from stockfeatures.validation.errors import ExpectationOutcome
 from stockfeatures.validation.gate import GateResult, _row_reasons
@@ -34,13 +35,21 @@ def withheld_reason(first_bad: pd.Timestamp | None) -> str:
 
 
 def first_bad_sessions(rejected: pd.DataFrame) -> dict[str, pd.Timestamp | None]:
-    """ticker -> earliest rejected session (None: some rejected row of it has no session)."""
+    """ticker -> earliest rejected session (None: some rejected row of it has no session).
+
+    A row dated before the calendar's first session is left out: it cannot be stored under
+    any rule, and its absence truncates the history's start rather than punching a hole.
+    """
     if rejected.empty or "ticker" not in rejected:
         return {}
     sessions = pd.to_datetime(rejected["session"], errors="coerce") if "session" in rejected \
         else pd.Series(pd.NaT, index=rejected.index)
+    if isinstance(sessions.dtype, pd.DatetimeTZDtype):
+        before_window = pd.Series(False, index=sessions.index)
+    else:
+        before_window = (sessions < trading_calendar.calendar_window()[0]).fillna(False)
     firsts: dict[str, pd.Timestamp | None] = {}
-    for ticker, group in sessions.groupby(rejected["ticker"].astype(str)):
+    for ticker, group in sessions[~before_window].groupby(rejected.loc[~before_window, "ticker"].astype(str)):
         firsts[ticker] = None if group.isna().any() else group.min()
     return firsts
 
@@ -73,8 +82,9 @@ def gate_raw_bars(bars: pd.DataFrame, source_rejects: pd.DataFrame | None = None
     bad = np.zeros(len(frame), dtype=bool)
     bad[reasons.index.to_numpy(dtype=int)] = True
     earlier = source_rejects if source_rejects is not None else pd.DataFrame(columns=["ticker", "session"])
-    firsts = first_bad_sessions(pd.concat([frame.loc[bad, ["ticker", "session"]],
-                                           earlier.reindex(columns=["ticker", "session"])], ignore_index=True))
+    parts = [part for part in (frame.loc[bad, ["ticker", "session"]],
+                               earlier.reindex(columns=["ticker", "session"])) if len(part)]
+    firsts = first_bad_sessions(pd.concat(parts, ignore_index=True)) if parts else {}
     withheld = withhold_after(frame, firsts) & ~bad
     reason = pd.Series([withheld_reason(firsts.get(t)) for t in frame["ticker"]], index=frame.index,
                        dtype=object) if withheld.any() else pd.Series("", index=frame.index, dtype=object)
