@@ -196,3 +196,14 @@ def test_adjusted_prices_load_without_actions(local_repo, capsys):
     assert ingest(path, "--adjusted") == 0
     assert summary_of(capsys.readouterr().out)["new"] == 40
     assert warehouse().read_actions().empty
+
+
+def test_adjusted_prices_are_refused_for_tickers_with_stored_actions(local_repo, capsys):
+    lines = two_tickers(SESSIONS)
+    lines[3] = lines[3][: -len(",,")] + ",0.5,"
+    raw = write_csv(local_repo / "raw.csv", lines)
+    assert ingest(raw) == 0
+    adjusted = write_csv(local_repo / "adjusted.csv", two_tickers(SESSIONS, acme_close=lambda i: 99.5 + i))
+    assert ingest(adjusted, "--adjusted") == 2
+    assert "count them twice" in capsys.readouterr().err
+    assert warehouse().read_bars(["ACME"], SESSIONS[0], SESSIONS[0])["close"].iloc[0] == pytest.approx(100.0)
