@@ -190,10 +190,12 @@ class CsvSource:
                         f"column {column!r} is not a number >= 0")
 
         candidates = typed[rows.keep]
-        bars, bad = split_bars(candidates.drop(columns=list(OPTIONAL_COLUMNS)), known_at=self.known_at)
+        bars, bad = split_bars(candidates.drop(columns=list(OPTIONAL_COLUMNS)))
         rows.reject(text.index.isin(bad.index), bad["reason"].reindex(text.index))
         kept = typed[rows.keep]
-        actions = empty_actions() if self.adjusted else _actions(kept, self.known_at)
+        actions = empty_actions() if self.adjusted else _actions(kept)
+        if self.known_at is not None:
+            bars, actions = _known_at(bars, self.known_at), _known_at(actions, self.known_at)
         return PriceBatch(bars=bars, actions=actions, rejected=self._rejected(text, typed, rows, ragged),
                           outside_window=rows.outside_window, not_requested=rows.not_requested)
 
@@ -212,7 +214,18 @@ class CsvSource:
         return out.reset_index(drop=True)
 
 
-def _actions(parsed: pd.DataFrame, known_at: pd.Timestamp | None) -> pd.DataFrame:
+def _known_at(frame: pd.DataFrame, known_at: pd.Timestamp) -> pd.DataFrame:
+    """created = known_at for rows closed by then; a later row keeps its close, and the ingest
+    stage refuses it as not yet closed."""
+    stamp = pd.Timestamp(known_at)
+    if stamp.tzinfo is None:
+        raise ValueError(f"known_at={known_at!r} has no timezone; pass a UTC-aware timestamp")
+    closed = frame["event_timestamp"] <= stamp
+    created = frame["event_timestamp"].where(~closed, stamp.tz_convert("UTC"))
+    return frame.assign(created_timestamp=created.astype("datetime64[ns, UTC]"))
+
+
+def _actions(parsed: pd.DataFrame) -> pd.DataFrame:
     dividends = parsed[parsed["dividend"] > 0]
     splits = parsed[(parsed["split"] > 0) & (parsed["split"] != 1)]
     frame = pd.concat(
@@ -224,4 +237,4 @@ def _actions(parsed: pd.DataFrame, known_at: pd.Timestamp | None) -> pd.DataFram
         ],
         ignore_index=True,
     )
-    return normalize_actions(frame, known_at) if len(frame) else empty_actions()
+    return normalize_actions(frame) if len(frame) else empty_actions()
