@@ -4,8 +4,8 @@ The header must match the documented columns exactly: a typo such as "Close " wo
 otherwise drop a column silently, so a bad header refuses the file. A bad ROW does not:
 every row is either returned as a bar, returned in `PriceBatch.rejected` with its line
 number and reason (the ingest stage quarantines it), or counted as outside the asked window
-or not requested. The file is read with Python's csv module, not pandas' C reader, which
-cuts a cell at a NUL byte ('BN\\0L' would become 'BN').
+or not requested. pandas' C reader cuts a cell at a NUL byte ('BN\\0L' would become 'BN')
+and refuses a ragged row, so such files are read with Python's csv module instead.
 """
 
 from __future__ import annotations
@@ -69,40 +69,70 @@ def _safe_text(value: str) -> str:
     return value if value.isascii() and value.isprintable() else ascii(value)[1:-1]
 
 
+def _python_rows(path: Path, header: list[str]) -> tuple[list[list], list[dict]]:
+    """Every row through Python's csv module: exact bytes, ragged rows kept for the quarantine."""
+    good, ragged = [], []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        records = csv.reader(handle)
+        next(records, None)
+        for number, record in enumerate(records, start=2):
+            cells = [cell.strip(" ") for cell in record]
+            if not any(cells):
+                continue
+            if len(cells) != len(header):
+                ragged.append({"line": number, "ticker": None, "text": _safe_text(",".join(record)),
+                               "reason": f"{len(cells)} fields, the header has {len(header)}"})
+            else:
+                good.append([number, *cells])
+    return good, ragged
+
+
+def _fast_rows(path: Path, header: list[str]) -> pd.DataFrame | None:
+    """pandas' C reader (about 10x faster), or None when it could not be trusted with the file:
+    it cuts cells at NUL bytes and refuses ragged rows, which the Python path handles."""
+    if b"\x00" in path.read_bytes():
+        return None
+    try:
+        rows = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                           encoding="utf-8-sig", engine="c")
+    except pd.errors.ParserError:
+        return None
+    rows = rows.fillna("")
+    rows.insert(0, "line", np.arange(2, len(rows) + 2))
+    values = rows[header].apply(lambda column: column.str.strip(" "))
+    rows[header] = values
+    return rows[~values.eq("").all(axis=1)].reset_index(drop=True)
+
+
 def read_csv_rows(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(data rows as stripped text with `line` = line number, rows with the wrong field count)."""
+    """(data rows as text, stripped of spaces, with `line` = line number; rows with the wrong
+    field count)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            records = list(csv.reader(handle))
+            header = next(csv.reader(handle), None)
+        if not header:
+            raise InvalidCsv(f"{path}: the file is empty; the first line must be the header")
+        _check_header(path, header)
+        rows = _fast_rows(path, header)
     except FileNotFoundError:
         raise FileNotFoundError(f"price CSV not found: {path}") from None
     except (UnicodeDecodeError, csv.Error) as error:
         raise InvalidCsv(f"{path}: {error}") from None
-    if not records or not records[0]:
-        raise InvalidCsv(f"{path}: the file is empty; the first line must be the header")
-    header = records[0]
-    _check_header(path, header)
-    good, ragged = [], []
-    for number, record in enumerate(records[1:], start=2):
-        cells = [cell.strip(" ") for cell in record]
-        if not any(cells):
-            continue
-        if len(cells) != len(header):
-            ragged.append({"line": number, "ticker": None, "text": _safe_text(",".join(record)),
-                           "reason": f"{len(cells)} fields, the header has {len(header)}"})
-        else:
-            good.append([number, *cells])
-    rows = pd.DataFrame(good, columns=["line", *header], dtype=object)
-    rows["line"] = rows["line"].astype("int64")
+    ragged: list[dict] = []
+    if rows is None:
+        good, ragged = _python_rows(path, header)
+        rows = pd.DataFrame(good, columns=["line", *header], dtype=object)
+        rows["line"] = rows["line"].astype("int64")
     for column in OPTIONAL_COLUMNS:
         if column not in rows:
             rows[column] = ""
     return rows, pd.DataFrame(ragged, columns=["line", "ticker", "text", "reason"])
 
 
-def _numbers(text: pd.Series, blank: str | None = None) -> pd.Series:
-    values = text.where(text != "", blank) if blank is not None else text.where(text != "")
-    return pd.to_numeric(values, errors="coerce").astype(float)
+def _numbers(text: pd.Series, blank: float | None = None) -> pd.Series:
+    """Floats; a blank or non-numeric cell is NaN (or `blank` for an empty cell)."""
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    return numbers.where(text != "", blank) if blank is not None else numbers
 
 
 class _Rows:
@@ -130,7 +160,7 @@ class _Rows:
 
 
 def _adjusted_check(path: Path, rows: pd.DataFrame) -> None:
-    dividends, splits = _numbers(rows["dividend"], "0"), _numbers(rows["split"], "0")
+    dividends, splits = _numbers(rows["dividend"], 0.0), _numbers(rows["split"], 0.0)
     actions = ((dividends != 0) | ((splits != 0) & (splits != 1))).to_numpy()
     if actions.any():
         raise InvalidCsv(
@@ -167,7 +197,7 @@ class CsvSource:
         if self.adjusted:
             _adjusted_check(self.path, text)
         rows = _Rows(text)
-        problems = text["ticker"].map(ticker_problem)
+        problems = text["ticker"].map({t: ticker_problem(t) for t in text["ticker"].unique()})
         rows.reject(problems.notna().to_numpy(), problems)
         tickers_clean = text["ticker"].where(problems.notna(), text["ticker"].str.upper())
         if tickers is not None:
@@ -185,7 +215,7 @@ class CsvSource:
             typed[column] = _numbers(text[column])
             rows.reject(typed[column].isna().to_numpy(), f"column {column!r} is blank or not a number")
         for column in OPTIONAL_COLUMNS:
-            typed[column] = _numbers(text[column], "0")
+            typed[column] = _numbers(text[column], 0.0)
             rows.reject((~np.isfinite(typed[column]) | (typed[column] < 0)).to_numpy(),
                         f"column {column!r} is not a number >= 0")
 
