@@ -97,6 +97,9 @@ def _fast_rows(path: Path, header: list[str]) -> pd.DataFrame | None:
                            encoding="utf-8-sig", engine="c")
     except pd.errors.ParserError:
         return None
+    missing = rows.isna()  # keep_default_na=False: NaN only where a row had too few fields
+    if (missing.any(axis=1) & ~missing.all(axis=1)).any():
+        return None
     rows = rows.fillna("")
     rows.insert(0, "line", np.arange(2, len(rows) + 2))
     values = rows[header].apply(lambda column: column.str.strip(" "))

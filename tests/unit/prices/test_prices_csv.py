@@ -135,6 +135,11 @@ def test_a_row_with_too_many_fields_is_rejected_naming_the_file_and_line(tmp_pat
     assert len(batch.bars) == 5
 
 
+def test_a_row_with_too_few_fields_is_rejected_too(tmp_path):
+    batch = fetch(write(tmp_path, GOOD + "AAPL,2024-01-04,1,1,1,1,1\n"))
+    assert reasons_by_line(batch) == {7: "bars.csv line 7: 7 fields, the header has 9"}
+
+
 def test_bar_rule_violations_name_the_file_line_and_keep_the_row(tmp_path):
     text = GOOD.replace("185.88,183.43", "183.00,183.43")  # high below open on line 3
     batch = fetch(write(tmp_path, text))
