@@ -54,6 +54,7 @@ def build_bench_stack(size: int, root: Path, admin_dsn: str, redis_host: str = "
     from stockfeatures.config import load_settings
     from stockfeatures.prices.sample import SampleSource
     from stockfeatures.profiles import open_feature_store, open_warehouse
+    from stockfeatures.stages import compute, ingest
 
     shutil.copytree(REPO / "feature_repo", root / "feature_repo",
                     ignore=shutil.ignore_patterns("__pycache__", "data"))
@@ -70,8 +71,8 @@ def build_bench_stack(size: int, root: Path, admin_dsn: str, redis_host: str = "
     warehouse = open_warehouse(settings)
     warehouse.migrate()
     tickers = universe(size)
-    jobs.ingest(SampleSource(tickers=tickers), warehouse, tickers, start, end)
-    jobs.compute(warehouse, settings.benchmark_ticker)
+    ingest.ingest(SampleSource(tickers=tickers), warehouse, tickers, start, end)
+    compute.compute(warehouse, settings.benchmark_ticker)
     jobs.apply_definitions(settings)
     store = open_feature_store(settings)
     return settings, warehouse, store, tickers, name
@@ -136,12 +137,12 @@ def bench_cold(server, tickers: list[str]) -> dict:
 
 def bench_cold_from_prices(server, warehouse, count: int) -> dict:
     """Tickers with stored prices but no feature rows: the fill recomputes from bars."""
-    from stockfeatures import jobs
     from stockfeatures.features.spec import MOMENTUM_SERVICE
     from stockfeatures.prices.sample import SampleSource
+    from stockfeatures.stages.ingest import ingest
 
     fresh = [f"NEW{i:03d}" for i in range(count)]
-    jobs.ingest(SampleSource(tickers=fresh), warehouse, fresh, START, END)
+    ingest(SampleSource(tickers=fresh), warehouse, fresh, START, END)
     samples = []
     for ticker in fresh:
         started = time.perf_counter()

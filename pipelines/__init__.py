@@ -1,7 +1,7 @@
 """Prefect 3 flows: daily_update, backfill, warm_up, and the deployments that schedule them.
 
-Flows are thin: each task is one library call (stockfeatures.jobs, pipeline_steps,
-validation); no feature math or SQL lives here. They run against a Prefect server when
+Flows are thin: each task is one library call (stockfeatures.stages, the same stages the
+CLI runs; validation); no feature math or SQL lives here. They run against a Prefect server when
 PREFECT_API_URL is set, and in ephemeral mode (a temporary in-process API) otherwise.
 
 Prefect reads its settings when `prefect` is first imported, and every flow module imports

@@ -54,10 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     from stockfeatures.progress import progress_reporter, showing
 
     if getattr(args, "source", None):
-        from stockfeatures.pipeline_steps import ensure_yfinance_registered
         from stockfeatures.prices.source import source_names
 
-        ensure_yfinance_registered()
         if args.source not in source_names():
             print(f"python -m pipelines {args.command}: error: unknown --source {args.source!r}; "
                   f"known: {', '.join(source_names())}", file=sys.stderr)

@@ -4,7 +4,8 @@ Chunked by ticker so one run can load years for hundreds of tickers with bounded
 a visible progress bar (a Prefect progress artifact). Resumable: a chunk's tickers that
 already have stored bars on the first and last session of the range are skipped, so a
 re-run after a crash continues where it stopped (and a finished backfill re-runs in
-seconds). Bars keep created = session close (a first load, see docs/design/frames.md).
+seconds). Ingest is the same stage the CLI runs (stockfeatures.stages.ingest): a bar's first
+load keeps created = session close, a changed stored bar is a restatement known now.
 
 Tickers the source cannot serve (the sample source has 51 of the default universe's 108) are
 named in the run summary and skipped; the run goes on with the rest and ends Completed. Each
@@ -24,12 +25,12 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from pipelines import tasks
 from pipelines.monitoring import OUTCOME_HOOKS
 from pipelines.reports import RunIncomplete, RunSummary, failures_of, publish, ticker_rows
-from stockfeatures import pipeline_steps
 from stockfeatures.config import load_settings
 from stockfeatures.prices.source import get_source
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.profiles import open_warehouse
 from stockfeatures.progress import duration_text, eta_seconds, or_silent
+from stockfeatures.stages.ingest_plan import loaded_tickers
 from stockfeatures.universe import load_universe, with_benchmark
 from stockfeatures.validation import GateResult
 
@@ -46,7 +47,6 @@ def unavailable_tickers(source: str, source_options: dict | None, tickers: list[
     Sources with a fixed universe (the sample generator) list it as `.tickers`; asking first
     turns "UnknownTicker: sample source has no tickers [...]" mid-run into a named skip.
     """
-    pipeline_steps.ensure_yfinance_registered()
     served = getattr(get_source(source, **(source_options or {})), "tickers", None)
     if served is None:
         return []
@@ -105,21 +105,18 @@ def backfill(
     try:
         warehouse.migrate()
         for number, chunk in enumerate(groups, start=1):
-            done = pipeline_steps.loaded_tickers(warehouse, chunk, start, end) if resume else set()
+            done = loaded_tickers(warehouse, chunk, start, end) if resume else set()
             todo = [t for t in chunk if t not in done]
             skipped.extend(t for t in chunk if t in done)
             if todo:
-                batch = tasks.fetch_prices(source, todo, start, end, now, source_options,
-                                           stamp_known_at=False)
-                fetch_failures.update(getattr(batch, "failures", {}))
-                gate = tasks.validate_raw(batch.bars)
-                tasks.quarantine.with_options(**storage)(warehouse, "raw_prices", gate)
-                actions = batch.actions[~batch.actions["ticker"].isin(gate.rejected_tickers)]
-                tasks.write_prices.with_options(**storage)(warehouse, gate.accepted, actions)
-                fetched.append(batch.bars)
-                missing.append(getattr(batch, "missing", None))
-                gates.append(gate)
-                bars_so_far += len(batch.bars)
+                ingested = tasks.ingest_prices.with_options(**storage)(source, warehouse, todo, start, end,
+                                                                       now, source_options)
+                fetch_failures.update(getattr(ingested.batch, "failures", {}))
+                fetched.append(ingested.batch.bars)
+                missing.append(getattr(ingested.batch, "missing", None))
+                gates.append(ingested.gate)
+                logger.info("chunk %d: %s", number, ingested.line())
+                bars_so_far += len(ingested.batch.bars)
             done_tickers += len(chunk)
             if progress is not None:
                 update_progress_artifact(progress, 100.0 * number / len(groups))

@@ -2,9 +2,10 @@
 
 Scheduled after the close on weekdays; on an exchange holiday it skips itself (the XNYS
 calendar decides, not the cron). A run re-fetches the trailing `refetch_sessions` sessions so
-restatements are stored as new versions; re-running a day adds nothing. Tickers that fail
-(no data, or rejected by a gate) are quarantined and named; the others are loaded and
-materialized, and the run then ends Failed with RunIncomplete naming the failed tickers.
+restatements are stored as new versions known at `as_of`; re-running a day adds nothing.
+Ingest is the CLI's stage (stockfeatures.stages.ingest). Tickers that fail (no data, or a
+bar rejected by a gate: that bar and the ticker's later ones are quarantined) are named; the
+others are loaded and materialized, and the run then ends Failed with RunIncomplete.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from prefect import flow, get_run_logger
 from pipelines import tasks
 from pipelines.monitoring import OUTCOME_HOOKS
 from pipelines.reports import RunIncomplete, RunSummary, failures_of, publish, ticker_rows
-from stockfeatures import pipeline_steps
 from stockfeatures.config import load_settings
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.profiles import open_warehouse
+from stockfeatures.stages.ingest_plan import DEFAULT_REFETCH_SESSIONS, refetch_window
 from stockfeatures.trading_calendar import is_session, session_close
 from stockfeatures.universe import load_universe, with_benchmark
 
@@ -46,7 +47,7 @@ def daily_update(
     source: str = "yfinance",
     tickers: list[str] | None = None,
     as_of: datetime | None = None,
-    refetch_sessions: int = pipeline_steps.DEFAULT_REFETCH_SESSIONS,
+    refetch_sessions: int = DEFAULT_REFETCH_SESSIONS,
     source_options: dict | None = None,
     materialize: bool = True,
     skip_non_trading_days: bool = True,
@@ -67,19 +68,17 @@ def daily_update(
 
     universe = with_benchmark(validate_tickers(tickers), settings.benchmark_ticker) if tickers \
         else load_universe(settings)
-    start, end = pipeline_steps.refetch_window(now, refetch_sessions)
+    start, end = refetch_window(now, refetch_sessions)
     storage = _storage_retries(storage_retry_delay_seconds, storage_retries)
     warehouse = open_warehouse(settings)
     try:
         warehouse.migrate()
-        batch = tasks.fetch_prices(source, universe, start, end, now, source_options)
+        ingested = tasks.ingest_prices.with_options(**storage)(source, warehouse, universe, start, end,
+                                                               now, source_options)
+        batch, raw_gate = ingested.batch, ingested.gate
         fetch_failures = dict(getattr(batch, "failures", {}))
-        raw_gate = tasks.validate_raw(batch.bars)
-        tasks.quarantine.with_options(**storage)(warehouse, "raw_prices", raw_gate)
-        actions = batch.actions[~batch.actions["ticker"].isin(raw_gate.rejected_tickers)]
-        written = tasks.write_prices.with_options(**storage)(warehouse, raw_gate.accepted, actions)
-        logger.info("prices: %s new versions, %s unchanged",
-                    written["bars"].inserted, written["bars"].unchanged)
+        summary.notes.append(ingested.line())
+        logger.info(ingested.line())
 
         features = tasks.compute_features.with_options(**storage)(
             warehouse, settings.benchmark_ticker, start, end)

@@ -1,4 +1,4 @@
-"""Prefect tasks: one library call each, with retries only where a retry can help.
+"""Prefect tasks: one library call each (stockfeatures.stages), with retries only where a retry can help.
 
 Tasks that talk to the network or a database retry on transient errors (rate limits,
 connection loss) and never on bad data. Writes are safe to retry because every warehouse
@@ -14,11 +14,16 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from stockfeatures import jobs, pipeline_steps
+from stockfeatures import jobs
 from stockfeatures.config import Settings
-from stockfeatures.prices.source import PriceBatch, get_source
+from stockfeatures.prices.source import get_source
+from stockfeatures.stages import compute as compute_stage
+from stockfeatures.stages import ingest as ingest_stage
+from stockfeatures.stages import materialize as materialize_stage
+from stockfeatures.stages.ingest import IngestResult
+from stockfeatures.stages.retries import is_transient_storage_error
 from stockfeatures.storage.warehouse import Warehouse
-from stockfeatures.validation import GateResult, gate_features, gate_raw_bars, quarantine_rejects
+from stockfeatures.validation import GateResult, gate_features, quarantine_rejects
 
 
 def _error_of(state) -> BaseException | None:
@@ -34,38 +39,32 @@ def _error_of(state) -> BaseException | None:
 
 def retry_on_transient_storage_error(task, task_run, state) -> bool:
     error = _error_of(state)
-    return error is not None and pipeline_steps.is_transient_storage_error(error)
+    return error is not None and is_transient_storage_error(error)
 
 
-def retry_on_network_error(task, task_run, state) -> bool:
+def retry_on_transient_error(task, task_run, state) -> bool:
+    """Storage trouble or network trouble (rate limits, connection loss); never bad data."""
     from stockfeatures.prices.yahoo import is_transient
 
     error = _error_of(state)
-    return error is not None and is_transient(error)
+    return error is not None and (is_transient_storage_error(error) or is_transient(error))
 
 
 _STORAGE = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=5,
                 retry_condition_fn=retry_on_transient_storage_error)
 
 
-@task(name="fetch prices", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30,
-      retry_condition_fn=retry_on_network_error)
-def fetch_prices(source: str, tickers: list[str] | None, start: date, end: date,
-                 as_of: pd.Timestamp, source_options: dict | None = None,
-                 stamp_known_at: bool = True) -> PriceBatch:
-    """Fetch, drop bars whose session has not closed by as_of, and (daily runs) stamp the
-    data as known at as_of; a backfill keeps created = session close (first load)."""
-    pipeline_steps.ensure_yfinance_registered()
-    batch = get_source(source, **(source_options or {})).fetch(tickers, start, end)
-    bars, _ = pipeline_steps.drop_unclosed(batch.bars, as_of)
-    extra = {n: getattr(batch, n) for n in ("failures", "missing", "unclosed") if hasattr(batch, n)}
-    batch = type(batch)(bars=bars, actions=batch.actions, **extra)
-    return pipeline_steps.stamp_known_at(batch, as_of) if stamp_known_at else batch
+@task(name="ingest prices", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30,
+      retry_condition_fn=retry_on_transient_error)
+def ingest_prices(source: str, warehouse: Warehouse, tickers: list[str] | None, start: date, end: date,
+                  known_at: pd.Timestamp, source_options: dict | None = None) -> IngestResult:
+    """The ingest stage, exactly as the CLI runs it (stockfeatures.stages.ingest).
 
-
-@task(name="validate raw prices", cache_policy=NO_CACHE)
-def validate_raw(bars: pd.DataFrame) -> GateResult:
-    return gate_raw_bars(bars)
+    Retried as a whole on a transient network or storage error: every write is one
+    idempotent transaction, so a second try adds only what the first did not store.
+    """
+    return ingest_stage.ingest(get_source(source, **(source_options or {})), warehouse, tickers,
+                               start, end, known_at=known_at)
 
 
 @task(name="quarantine rejected rows", **_STORAGE)
@@ -73,16 +72,10 @@ def quarantine(warehouse: Warehouse, stage: str, result: GateResult) -> int:
     return quarantine_rejects(warehouse, stage, result)
 
 
-@task(name="write prices", **_STORAGE)
-def write_prices(warehouse: Warehouse, bars: pd.DataFrame, actions: pd.DataFrame) -> dict:
-    bars_written, actions_written = pipeline_steps.write_prices(warehouse, bars, actions)
-    return {"bars": bars_written, "actions": actions_written}
-
-
 @task(name="compute features", **_STORAGE)
 def compute_features(warehouse: Warehouse, benchmark: str, start: date | None,
                      end: date | None) -> pd.DataFrame:
-    return jobs.compute_candidates(warehouse, benchmark, start, end)
+    return compute_stage.compute_candidates(warehouse, benchmark, start, end)
 
 
 @task(name="validate features", cache_policy=NO_CACHE)
@@ -109,7 +102,7 @@ def materialize(settings: Settings, warehouse: Warehouse, start: datetime, end: 
     """
     from stockfeatures.profiles import open_feature_store
 
-    jobs.materialize(open_feature_store(settings), start, end)
+    materialize_stage.materialize(open_feature_store(settings), start, end)
     window = warehouse.read_features(start=start, end=end)
     return {
         "window_start": start.isoformat(), "window_end": end.isoformat(),

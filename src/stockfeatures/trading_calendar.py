@@ -3,10 +3,16 @@
 The rule "a bar is invisible before its session close" lives here and nowhere else:
 event_timestamp = the XNYS close of the bar's session (16:00 America/New_York, 13:00 on
 early closes), taken from exchange_calendars rather than a hand-written holiday list.
+
+The calendar's window starts at STOCKFEATURES_CALENDAR_START (default 1970-01-01; XNYS is
+available back to 1885) and ends about a year after today (exchange_calendars' default). It
+is built once per process (about 0.4 s from 1970, 0.2 s more than from 1990). A date outside
+the window is not judged a non-session: it is reported as outside, naming the setting.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -14,6 +20,8 @@ import exchange_calendars as xcals
 import pandas as pd
 
 EXCHANGE = "XNYS"
+CALENDAR_START_SETTING = "STOCKFEATURES_CALENDAR_START"
+DEFAULT_CALENDAR_START = "1970-01-01"
 
 
 class NotASession(ValueError):
@@ -22,7 +30,32 @@ class NotASession(ValueError):
 
 @lru_cache(maxsize=1)
 def calendar() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(EXCHANGE, start="1990-01-01")
+    start = os.environ.get(CALENDAR_START_SETTING, DEFAULT_CALENDAR_START)
+    try:
+        return xcals.get_calendar(EXCHANGE, start=start)
+    except (ValueError, xcals.errors.DateOutOfBounds) as error:
+        raise ValueError(f"{CALENDAR_START_SETTING}={start!r} cannot start the {EXCHANGE} calendar: {error}") from None
+
+
+def calendar_window() -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last session the calendar knows."""
+    cal = calendar()
+    return cal.first_session, cal.last_session
+
+
+def window_text() -> str:
+    """The rule a date outside the window breaks, with the setting that moves the window."""
+    first, last = calendar_window()
+    return (f"outside the {EXCHANGE} calendar window {first.date()}..{last.date()} "
+            f"(set {CALENDAR_START_SETTING}, e.g. 1885-01-01, to start it earlier)")
+
+
+def outside_window_reason(day: pd.Timestamp) -> str | None:
+    """Why a date cannot be judged (outside the calendar's window), or None if it can."""
+    first, last = calendar_window()
+    if first <= pd.Timestamp(day) <= last:
+        return None
+    return f"{pd.Timestamp(day).date()} is {window_text()}"
 
 
 def _as_session_index(sessions) -> pd.DatetimeIndex:
@@ -38,6 +71,9 @@ def session_close(sessions) -> pd.DatetimeIndex:
     closes = calendar().closes
     missing = index[~index.isin(closes.index)]
     if len(missing):
+        outside = next((reason for reason in map(outside_window_reason, missing) if reason), None)
+        if outside is not None:
+            raise NotASession(outside)
         shown = ", ".join(str(d.date()) for d in missing[:5])
         raise NotASession(f"not {EXCHANGE} sessions: {shown}" + (" ..." if len(missing) > 5 else ""))
     return pd.DatetimeIndex(closes.reindex(index).to_numpy(), tz="UTC")

@@ -13,6 +13,7 @@ from stockfeatures import jobs
 from stockfeatures.config import Settings, load_settings
 from stockfeatures.prices.sample import SampleSource
 from stockfeatures.profiles import open_feature_store, open_warehouse
+from stockfeatures.stages import compute, ingest, materialize
 from tests.conftest import copy_repo_skeleton
 
 TICKERS = ["AAPL", "MSFT", "NVDA", "SPY"]
@@ -39,10 +40,10 @@ def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
     settings = load_settings()
     warehouse = open_warehouse(settings)
     warehouse.migrate()
-    jobs.ingest(SampleSource(), warehouse, TICKERS, START, END)
-    jobs.compute(warehouse, settings.benchmark_ticker)
+    ingest.ingest(SampleSource(), warehouse, TICKERS, START, END)
+    compute.compute(warehouse, settings.benchmark_ticker)
     jobs.apply_definitions(settings)
     store = open_feature_store(settings)
-    latest = jobs.latest_event_timestamp(warehouse)
-    jobs.materialize(store, latest - timedelta(days=10), latest + timedelta(seconds=1))
+    latest = compute.latest_event_timestamp(warehouse)
+    materialize.materialize(store, latest - timedelta(days=10), latest + timedelta(seconds=1))
     return ProfileStack(settings, warehouse, store, latest)

@@ -7,6 +7,7 @@ import pytest
 
 from stockfeatures.trading_calendar import (
     NotASession,
+    is_session,
     is_visible,
     latest_completed_session,
     session_close,
@@ -55,3 +56,15 @@ def test_bar_is_visible_from_its_close_on():
 def test_naive_instants_are_refused():
     with pytest.raises(ValueError, match="no timezone"):
         latest_completed_session(pd.Timestamp("2024-07-08 16:00"))
+
+
+def test_sessions_back_to_1970_are_sessions():
+    assert is_session(["1970-01-02", "1986-03-13"]).all()
+
+
+def test_a_date_outside_the_calendar_window_names_the_window_and_the_setting():
+    from stockfeatures.trading_calendar import outside_window_reason
+
+    reason = outside_window_reason(pd.Timestamp("1962-07-02"))
+    assert "1970-01-02" in reason and "STOCKFEATURES_CALENDAR_START" in reason
+    assert outside_window_reason(pd.Timestamp("2024-01-02")) is None

@@ -53,21 +53,23 @@ def _migrate_line(report) -> str:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings, warehouse, progress: Progress) -> int:
-    from stockfeatures.pipeline_steps import ingest_checked
     from stockfeatures.prices.source import get_source
+    from stockfeatures.stages.ingest import ingest
     from stockfeatures.universe import load_universe
 
     if args.source == "csv" and not args.path:
         raise UsageError("ingest --source csv needs --path FILE")
     if args.path and args.source != "csv":
         raise UsageError(f"--path is only read with --source csv (got --source {args.source})")
-    options = {"path": args.path} if args.source == "csv" else {}
+    if args.adjusted and args.source != "csv":
+        raise UsageError("ingest --adjusted applies to --source csv only")
+    options = {"path": args.path, "adjusted": args.adjusted} if args.source == "csv" else {}
     tickers = args.tickers
     if tickers is None and args.source == "yfinance":
         tickers = load_universe(settings)
     warehouse.migrate()
-    result = ingest_checked(get_source(args.source, **options), warehouse, tickers, args.start,
-                            args.end, progress=progress)
+    result = ingest(get_source(args.source, **options), warehouse, tickers, args.start, args.end,
+                    known_at=args.known_at, progress=progress)
     print(result.line())
     failed = result.gate.error()
     if failed is not None:
@@ -112,6 +114,7 @@ def run_command(args: argparse.Namespace, settings: Settings, progress: Progress
 
     from stockfeatures import jobs
     from stockfeatures.profiles import open_feature_store, open_warehouse
+    from stockfeatures.stages import compute, materialize
 
     if args.command == "apply":
         print(jobs.apply_definitions(settings))
@@ -124,15 +127,15 @@ def run_command(args: argparse.Namespace, settings: Settings, progress: Progress
         if args.command == "ingest":
             return _ingest(args, settings, warehouse, progress)
         if args.command == "compute":
-            print(jobs.compute(warehouse, settings.benchmark_ticker, args.start, args.end,
+            print(compute.compute(warehouse, settings.benchmark_ticker, args.start, args.end,
                                progress=progress).line())
             return 0
         restate_filters_after_feast()
         store = open_feature_store(settings)
         if args.command == "materialize":
-            end = args.end or jobs.latest_event_timestamp(warehouse).to_pydatetime() + timedelta(seconds=1)
+            end = args.end or compute.latest_event_timestamp(warehouse).to_pydatetime() + timedelta(seconds=1)
             start = args.start or end - timedelta(days=14)
-            jobs.materialize(store, start, end, progress=progress)
+            materialize.materialize(store, start, end, progress=progress)
             print(f"materialized {start.isoformat()} .. {end.isoformat()}")
             return 0
         if args.command == "features":

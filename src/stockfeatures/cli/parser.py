@@ -16,7 +16,6 @@ from stockfeatures.serving.commands import add_serving_commands
 
 DESCRIPTION = "stockfeatures: every batch step, the demo, docs and the Feast environment."
 INGEST_SOURCES = ("sample", "csv", "yfinance")
-DEFAULT_INGEST_START = date(2019, 1, 2)
 
 
 def _date(text: str) -> date:
@@ -68,10 +67,18 @@ def _add_batch_commands(commands: _Subcommands) -> None:
                              "configured universe unless --tickers is given")
     ingest.add_argument("--path", type=Path, help="CSV file (with --source csv); see docs/csv-format.md")
     ingest.add_argument("--tickers", nargs="+", help="restrict to these tickers")
-    ingest.add_argument("--start", type=_date, default=DEFAULT_INGEST_START,
-                        help=f"first session to load, YYYY-MM-DD (default {DEFAULT_INGEST_START})")
-    ingest.add_argument("--end", type=_date, default=date.today(),
-                        help="last session to load, YYYY-MM-DD (default today)")
+    ingest.add_argument("--start", type=_date,
+                        help="first session to load, YYYY-MM-DD; default: all the source has "
+                             "(a CSV's whole file)")
+    ingest.add_argument("--end", type=_date,
+                        help="last session to load, YYYY-MM-DD; default: all the source has")
+    ingest.add_argument("--known-at", type=_timestamp,
+                        help="when this data became known (ISO, with timezone); default now. A changed "
+                             "stored bar becomes a new version known then; bars not closed by then are "
+                             "refused (docs/data-integrity.md)")
+    ingest.add_argument("--adjusted", action="store_true",
+                        help="(--source csv) prices already adjusted by the vendor for splits and "
+                             "dividends; no dividend/split values allowed (docs/data-integrity.md)")
 
     compute = commands.add_parser("compute", help="compute features from stored bars")
     compute.add_argument("--start", type=_date, help="first session to (re)compute; default all")

@@ -1,8 +1,9 @@
 """Turn whatever a source produced into the canonical raw-bars and corporate-actions frames.
 
 Every source ends here, so the rules a bar must satisfy are written once. All rules are
-checked before raising, and the error carries every offending row (`.rows`, with a
-`reason` column) so an ingest flow can quarantine them and keep the rest.
+checked at once: `split_bars` returns the good bars and every offending row with its
+`reason` (what the ingest stage quarantines); `normalize_bars` raises InvalidBars carrying
+the same rows, for callers that want all-or-nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from stockfeatures.prices.frames import (
 from stockfeatures.prices.tickers import InvalidTicker, validate_ticker
 
 _EXAMPLES_PER_RULE = 5
+# Bounds of a plausible raw daily bar (docs/data-integrity.md): the dearest listed share
+# (BRK.A) trades below 1e6 USD and the busiest sessions below 1e11 shares; 1e300 is a bug.
+MAX_PLAUSIBLE_PRICE = 1e7
+MAX_PLAUSIBLE_VOLUME = 1e13
 
 
 class _RejectedRows(ValueError):
@@ -56,15 +61,21 @@ class _Checks:
         if mask.any():
             self.failed.append((name, mask))
 
-    def raise_if_failed(self, error: type[_RejectedRows], what: str) -> None:
-        if not self.failed:
-            return
+    def reasons(self) -> tuple[np.ndarray, pd.Series]:
+        """(rows breaking any rule, "; "-joined rule names per row)."""
         reasons = pd.Series("", index=self.frame.index, dtype=object)
         any_bad = np.zeros(len(self.frame), dtype=bool)
-        lines = []
         for name, mask in self.failed:
             any_bad |= mask
             reasons[mask] = reasons[mask].where(reasons[mask] == "", reasons[mask] + "; ") + name
+        return any_bad, reasons
+
+    def raise_if_failed(self, error: type[_RejectedRows], what: str) -> None:
+        if not self.failed:
+            return
+        any_bad, reasons = self.reasons()
+        lines = []
+        for name, mask in self.failed:
             examples = [
                 f"{ticker} {_show_date(date)}"
                 for ticker, date in zip(
@@ -136,10 +147,15 @@ def _parsed_sessions(raw: pd.Series, checks: _Checks, error, what: str) -> tuple
     not_a_date = parsed.isna().to_numpy()
     checks.rule("session is not a date", not_a_date)
     sessions = parsed[~not_a_date]
+    first, last = trading_calendar.calendar_window()
+    outside = np.zeros(len(raw), dtype=bool)
+    outside[~not_a_date] = ~sessions.between(first, last).to_numpy()
+    checks.rule(trading_calendar.window_text(), outside)
     not_session = np.zeros(len(raw), dtype=bool)
     not_session[~not_a_date] = ~trading_calendar.is_session(sessions).to_numpy()
+    not_session &= ~outside
     checks.rule(f"not an {trading_calendar.EXCHANGE} session", not_session)
-    return parsed, ~(not_a_date | not_session)
+    return parsed, ~(not_a_date | not_session | outside)
 
 
 def _event_timestamps(sessions: pd.Series, valid: np.ndarray) -> pd.Series:
@@ -167,6 +183,28 @@ def normalize_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) ->
     """
     if frame.empty:
         return empty_bars()
+    checks, result = _checked_bars(frame, known_at)
+    checks.raise_if_failed(InvalidBars, "bars")
+    return result.sort_values(["ticker", "session"], ignore_index=True)
+
+
+def split_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(canonical bars of the rows that pass every rule, the other rows + `reason`).
+
+    The ingest stage's entry: one bad row is reported, not a reason to refuse its file.
+    Missing columns still raise InvalidBars (no row could be judged).
+    """
+    if frame.empty:
+        return empty_bars(), frame.assign(reason=pd.Series(dtype=object))
+    checks, result = _checked_bars(frame, known_at)
+    bad, reasons = checks.reasons()
+    good = result.loc[~bad]
+    return (good.sort_values(["ticker", "session"], ignore_index=True)[list(RAW_BAR_COLUMNS)],
+            frame[bad].assign(reason=reasons[bad]))
+
+
+def _checked_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None) -> tuple[_Checks, pd.DataFrame]:
+    """The rules a bar must satisfy, and the canonical frame (in input order) of every row."""
     session_column = _date_column(frame, ("session", "date"), InvalidBars, "bars")
     _require_columns(frame, ("ticker", *PRICE_COLUMNS, "volume"), InvalidBars, "bars")
     tickers, bad_ticker = _normalized_tickers(frame["ticker"])
@@ -181,6 +219,9 @@ def normalize_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) ->
     # The remaining rules judge only rows whose numbers exist, so each row gets its real reason.
     o, h, low, c, v = (numbers[column].to_numpy() for column in (*PRICE_COLUMNS, "volume"))
     checks.rule("non-positive price", finite & (numbers[list(PRICE_COLUMNS)] <= 0).any(axis=1).to_numpy())
+    checks.rule(f"implausible price (above {MAX_PLAUSIBLE_PRICE:g})",
+                finite & (numbers[list(PRICE_COLUMNS)] > MAX_PLAUSIBLE_PRICE).any(axis=1).to_numpy())
+    checks.rule(f"implausible volume (above {MAX_PLAUSIBLE_VOLUME:g})", finite & (v > MAX_PLAUSIBLE_VOLUME))
     checks.rule("high below max(open, close)", finite & (h < np.maximum(o, c)))
     checks.rule("low above min(open, close)", finite & (low > np.minimum(o, c)))
     checks.rule("negative volume", finite & (v < 0))
@@ -196,7 +237,6 @@ def normalize_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) ->
     created = event if known is None else pd.Series(known, index=frame.index).astype(event.dtype)
     checks.rule("known before its session close (created_timestamp < event_timestamp)",
                 (created < event).to_numpy())
-    checks.raise_if_failed(InvalidBars, "bars")
 
     result = pd.DataFrame(
         {
@@ -208,7 +248,7 @@ def normalize_bars(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) ->
         },
         index=frame.index,
     )
-    return result.sort_values(["ticker", "session"], ignore_index=True)[list(RAW_BAR_COLUMNS)]
+    return checks, result[list(RAW_BAR_COLUMNS)]
 
 
 def normalize_actions(frame: pd.DataFrame, known_at: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -134,9 +134,12 @@ class SampleSource:
         self.events = events or SampleEvents()
 
     def fetch(
-        self, tickers: Sequence[str] | None, start: date | str, end: date | str
+        self, tickers: Sequence[str] | None, start: date | str | None, end: date | str | None
     ) -> PriceBatch:
-        first, last = check_range(start, end)
+        """start None: from ORIGIN; end None: through the latest completed session."""
+        if end is None:
+            end = trading_calendar.latest_completed_session(pd.Timestamp.now(tz="UTC")).date()
+        first, last = check_range(ORIGIN if start is None else start, end)
         if first < ORIGIN:
             raise ValueError(f"sample data starts at {ORIGIN.date()}; got start {first.date()}")
         wanted = self.tickers if tickers is None else validate_tickers(tickers)

@@ -39,12 +39,25 @@ __all__ = [
 ]
 
 
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame({"ticker": pd.Series(dtype=object), "reason": pd.Series(dtype=object)})
+
+
 @dataclass(frozen=True)
 class PriceBatch:
-    """One fetch: raw bars and the corporate actions needed to adjust them (frames.md)."""
+    """One fetch: raw bars and the corporate actions needed to adjust them (frames.md).
+
+    A source that reads rows it does not return says so, so the ingest summary accounts for
+    every input row: `rejected` (rows refused at the source, with `reason`, and `ticker` /
+    `session` where they could be read), `outside_window` (rows outside the asked start..end)
+    and `not_requested` (rows of tickers not asked for).
+    """
 
     bars: pd.DataFrame = field(default_factory=empty_bars)
     actions: pd.DataFrame = field(default_factory=empty_actions)
+    rejected: pd.DataFrame = field(default_factory=_no_rows)
+    outside_window: int = 0
+    not_requested: int = 0
 
 
 @runtime_checkable
@@ -113,9 +126,16 @@ def get_source(name: str, **options) -> PriceSource:
     return factory(**options)
 
 
-def check_range(start: date | str, end: date | str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Validate a fetch range and return it as tz-naive dates (sessions are calendar dates)."""
-    first, last = pd.Timestamp(start), pd.Timestamp(end)
+def check_range(start: date | str | None, end: date | str | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Validate a fetch range and return it as tz-naive dates (sessions are calendar dates).
+
+    None means open-ended: from the calendar's first session, or up to its last.
+    """
+    from stockfeatures.trading_calendar import calendar_window
+
+    window = calendar_window()
+    first = pd.Timestamp(start) if start is not None else window[0]
+    last = pd.Timestamp(end) if end is not None else window[1]
     if first.tzinfo is not None or last.tzinfo is not None:
         raise ValueError(f"start/end are calendar dates; got timezone-aware {start!r}, {end!r}")
     first, last = first.normalize(), last.normalize()

@@ -9,7 +9,8 @@ What yfinance does that this module exists to handle:
 - Close and Volume come split-adjusted as of the download day, so splits are undone
   (yahoo_frames) and the whole history up to today is requested to see every later split.
 - During the session Yahoo returns today's in-progress bar: bars whose session has not
-  closed at the collector's clock are dropped (and listed in `YahooBatch.unclosed`).
+  closed at the collector's clock are dropped (and listed in `YahooBatch.unclosed`); bars
+  after `end` (downloaded to see later splits) are counted in `outside_window`.
 Value checks (positive prices, high >= low, ...) are left to the pipeline's raw gate, which
 quarantines bad rows with the failing expectation instead of raising for the whole batch.
 """
@@ -228,4 +229,4 @@ class YahooSource:
             log.error("yfinance: no data for %d of %d tickers: %s", len(failures), len(wanted),
                       ", ".join(sorted(failures)))
         return YahooBatch(bars=bars, actions=actions, failures=failures, missing=missing,
-                          unclosed=dropped)
+                          unclosed=dropped, outside_window=int((~in_range).sum()))

@@ -21,9 +21,9 @@ from feast import FeatureStore
 
 from stockfeatures import metrics
 from stockfeatures.features import compute_features
-from stockfeatures.jobs import history_start
 from stockfeatures.prices.adjust import adjust_bars, latest_versions
 from stockfeatures.serving.response import COMPUTED, OFFLINE
+from stockfeatures.stages.compute import history_start
 from stockfeatures.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)

@@ -64,9 +64,10 @@ def build_data_docs(frames: dict[str, pd.DataFrame], out_dir: Path, project_dir:
 
 def latest_frames(settings, sessions: int = 10) -> dict[str, pd.DataFrame]:
     """The last `sessions` sessions of stored bars and freshly computed features."""
-    from stockfeatures import jobs, pipeline_steps
     from stockfeatures.prices.adjust import latest_versions
     from stockfeatures.profiles import open_warehouse
+    from stockfeatures.stages.compute import compute_candidates
+    from stockfeatures.stages.ingest_plan import refetch_window
 
     warehouse = open_warehouse(settings)
     try:
@@ -74,9 +75,9 @@ def latest_frames(settings, sessions: int = 10) -> dict[str, pd.DataFrame]:
         if bars.empty:
             raise LookupError("no bars stored: run a backfill or `stockfeatures ingest` first")
         last = bars["event_timestamp"].max()
-        start, _ = pipeline_steps.refetch_window(last + pd.Timedelta(seconds=1), sessions)
+        start, _ = refetch_window(last + pd.Timedelta(seconds=1), sessions)
         recent = bars[bars["session"] >= pd.Timestamp(start)]
-        features = jobs.compute_candidates(warehouse, settings.benchmark_ticker, start)
+        features = compute_candidates(warehouse, settings.benchmark_ticker, start)
     finally:
         warehouse.close()
     return {suites.RAW_SUITE: recent, suites.FEATURES_SUITE: features}

@@ -71,7 +71,7 @@ class ValidationFailed(Exception):
             lines.append(f"  - {outcome.label}: {outcome.unexpected_count} row(s): {examples}")
         if self.tickers:
             lines.append(
-                f"  rejected tickers: {', '.join(self.tickers)} (their rows in this batch are in "
-                "quarantine; nothing of them was written)"
+                f"  rejected tickers: {', '.join(self.tickers)} (the rejected rows and the rows "
+                "withheld with them are in quarantine; nothing of those was written)"
             )
         return "\n".join(lines)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from stockfeatures.validation import gx_runtime, suites
 from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
-from stockfeatures.validation.prepare import HELPER_COLUMNS, prepare_features, prepare_raw
+from stockfeatures.validation.prepare import HELPER_COLUMNS, prepare_features
 
 WITHHELD = "withheld: another row of this ticker failed validation in this batch"
 
@@ -145,13 +145,6 @@ def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, starte
 
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in HELPER_COLUMNS if c in frame.columns])
-
-
-def gate_raw_bars(bars: pd.DataFrame) -> GateResult:
-    """Run the raw_prices suite on bars about to be written."""
-    started = time.perf_counter()
-    original = _without_helpers(bars)
-    return _run(suites.RAW_SUITE, original, prepare_raw(original), started)
 
 
 def gate_features(features: pd.DataFrame) -> GateResult:

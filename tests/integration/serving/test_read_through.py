@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockfeatures import jobs
 from stockfeatures.features.spec import MOMENTUM_SERVICE, features_in_service
 from stockfeatures.prices.sample import SampleSource
 from stockfeatures.serving.warm_up import warm_up_store
+from stockfeatures.stages.ingest import ingest
 from tests.integration.profile_stack import END, START
 from tests.integration.serving.conftest import TUESDAY_MORNING, forget_online, make_server
 
@@ -75,7 +75,7 @@ def test_missing_ticker_is_filled_from_the_warehouse_and_next_read_is_a_hit(stac
 
 
 def test_ticker_with_prices_but_no_feature_rows_is_computed_from_prices(stack):
-    jobs.ingest(SampleSource(tickers=["AMD"]), stack.warehouse, ["AMD"], START, END)
+    ingest(SampleSource(tickers=["AMD"]), stack.warehouse, ["AMD"], START, END)
     server = make_server(stack)
     item = server.get_features(["AMD"], features=["ret_1d", "vol_20d", "mom_12_1_rank"])["AMD"]
     assert (item.status, item.sources) == ("fresh", {"computed"})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockfeatures.validation import WITHHELD, ValidationFailed, gate_raw_bars
+from stockfeatures.validation import ValidationFailed, gate_raw_bars
 from tests.unit.pipelines.bars import good_bars
 
 
@@ -73,16 +73,34 @@ def test_good_bars_pass_untouched():
 
 
 @pytest.mark.parametrize("mutate", list(CASES), ids=lambda f: f.__name__)
-def test_bad_row_is_rejected_with_its_rule_and_its_ticker_is_withheld(mutate):
+def test_bad_row_is_rejected_with_its_rule_and_its_tickers_later_bars_are_withheld(mutate):
     bars, row = corrupt(mutate)
     result = gate_raw_bars(bars)
     assert result.rejected_tickers == ["AAPL"]
-    assert set(result.accepted["ticker"]) == {"MSFT", "SPY"}
+    bad_session = bars.loc[row, "session"]
+    aapl = bars[bars["ticker"] == "AAPL"]
+    kept = result.accepted[result.accepted["ticker"] == "AAPL"]
+    assert list(kept["session"]) == list(aapl.loc[aapl["session"] < bad_session, "session"])
+    assert set(result.accepted["ticker"]) >= {"MSFT", "SPY"}
     reasons = result.rejected["reason"]
-    assert reasons.str.contains(CASES[mutate], regex=False).any()
-    assert (reasons == WITHHELD).sum() == len(result.rejected) - reasons.str.contains(
-        CASES[mutate], regex=False).sum()
+    broken = reasons.str.contains(CASES[mutate], regex=False)
+    assert broken.any()
+    withheld = reasons.str.startswith("withheld: an earlier bar of this ticker")
+    assert (broken | withheld).all()
+    assert reasons[withheld].str.contains(str(bad_session.date())).all()
     assert len(result.accepted) + len(result.rejected) == len(bars)
+
+
+def test_rows_the_source_refused_withhold_later_bars_and_are_reported():
+    bars = good_bars()
+    day = sorted(bars["session"].unique())[4]
+    refused = pd.DataFrame({"ticker": ["MSFT"], "session": [day], "reason": ["bars.csv line 9: high below ..."]})
+    result = gate_raw_bars(bars, source_rejects=refused)
+    assert result.rejected_tickers == ["MSFT"] and not result.passed
+    msft = result.accepted[result.accepted["ticker"] == "MSFT"]
+    assert (msft["session"] < day).all() and len(msft) == 4
+    assert len(result.accepted) + len(result.rejected) == len(bars) + 1
+    assert "refused by the price source" in str(result.error())
 
 
 def test_validation_failed_names_the_expectation_and_the_rows():

@@ -3,7 +3,6 @@ import pytest
 
 from stockfeatures.prices.csv_source import CsvSource, InvalidCsv
 from stockfeatures.prices.frames import RAW_BAR_COLUMNS
-from stockfeatures.prices.normalize import InvalidBars
 from stockfeatures.prices.sample import SampleSource
 from stockfeatures.prices.tickers import UnknownTicker
 
@@ -103,7 +102,11 @@ def test_a_missing_file_is_named(tmp_path):
         fetch(tmp_path / "nope.csv")
 
 
-def test_bad_cells_are_reported_with_file_line_and_column(tmp_path):
+def reasons_by_line(batch) -> dict[int, str]:
+    return dict(zip(batch.rejected["line"], batch.rejected["reason"], strict=True))
+
+
+def test_bad_cells_are_rejected_with_file_line_and_column_and_the_rest_loads(tmp_path):
     text = (
         HEADER
         + "AAPL,2024-01-02,187.15,188.44,183.89,185.64,100,,\n"
@@ -113,42 +116,54 @@ def test_bad_cells_are_reported_with_file_line_and_column(tmp_path):
         + "AAPL,2024-01-09,abc,188.44,183.89,,100,,\n"
         + "BAD TICKER,2024-01-10,187.15,188.44,183.89,185.64,100,-1,x\n"
     )
-    path = write(tmp_path, text)
-    with pytest.raises(InvalidCsv) as raised:
-        fetch(path)
-    message = str(raised.value)
-    assert message.startswith(f"{path}: 7 problem(s)")
-    assert "line 4: column 'date' is not an XNYS session ('2024-01-06')" in message
-    assert "line 5: column 'date' is not a YYYY-MM-DD date ('01/08/2024')" in message
-    assert "line 6: column 'open' is blank or not a number ('abc')" in message
-    assert "line 6: column 'close' is blank or not a number ('')" in message
-    assert "line 7: column 'ticker' is not a valid ticker ('BAD TICKER')" in message
-    assert "line 7: column 'dividend' is not a number >= 0 ('-1')" in message
-    assert "line 7: column 'split' is not a number >= 0 ('x')" in message
-    assert raised.value.rows["line"].tolist() == [4, 5, 6, 7]
+    batch = fetch(write(tmp_path, text))
+    reasons = reasons_by_line(batch)
+    assert sorted(reasons) == [4, 5, 6, 7]
+    assert reasons[4] == "bars.csv line 4: not an XNYS session"
+    assert reasons[5] == "bars.csv line 5: column 'date' is not a YYYY-MM-DD date"
+    assert "column 'open' is blank or not a number" in reasons[6]
+    assert "column 'close' is blank or not a number" in reasons[6]
+    assert "invalid ticker 'BAD TICKER'" in reasons[7]
+    assert "column 'dividend' is not a number >= 0" in reasons[7]
+    assert "column 'split' is not a number >= 0" in reasons[7]
+    assert batch.bars["session"].tolist() == [pd.Timestamp("2024-01-02")]
 
 
-def test_a_row_with_too_many_fields_is_refused_naming_the_file(tmp_path):
-    path = write(tmp_path, GOOD + "AAPL,2024-01-04,1,1,1,1,1,,,extra\n")
-    with pytest.raises(InvalidCsv, match="bars.csv"):
-        fetch(path)
+def test_a_row_with_too_many_fields_is_rejected_naming_the_file_and_line(tmp_path):
+    batch = fetch(write(tmp_path, GOOD + "AAPL,2024-01-04,1,1,1,1,1,,,extra\n"))
+    assert reasons_by_line(batch) == {7: "bars.csv line 7: 10 fields, the header has 9"}
+    assert len(batch.bars) == 5
 
 
-def test_bar_rule_violations_name_the_file_lines_and_carry_the_rows(tmp_path):
+def test_a_row_with_too_few_fields_is_rejected_too(tmp_path):
+    batch = fetch(write(tmp_path, GOOD + "AAPL,2024-01-04,1,1,1,1,1\n"))
+    assert reasons_by_line(batch) == {7: "bars.csv line 7: 7 fields, the header has 9"}
+
+
+def test_bar_rule_violations_name_the_file_line_and_keep_the_row(tmp_path):
     text = GOOD.replace("185.88,183.43", "183.00,183.43")  # high below open on line 3
-    path = write(tmp_path, text)
-    with pytest.raises(InvalidBars) as raised:
-        fetch(path)
-    message = str(raised.value)
-    assert message.startswith(f"{path}: line 3: invalid bars")
-    assert "high below max(open, close)" in message and "AAPL 2024-01-03" in message
-    assert raised.value.rows["line"].tolist() == [3]
+    batch = fetch(write(tmp_path, text))
+    assert reasons_by_line(batch) == {3: "bars.csv line 3: high below max(open, close)"}
+    assert batch.rejected.loc[0, "high"] == "183.00"  # the row as the file had it
+    assert len(batch.bars) == 4 and len(batch.actions) == 1  # line 3's dividend waits with its bar
 
 
-def test_duplicate_rows_name_both_lines(tmp_path):
-    path = write(tmp_path, GOOD + "AAPL,2024-01-02,187.15,188.44,183.89,185.64,1,,\n")
-    with pytest.raises(InvalidBars, match=r"(?s)lines 2, 7: .*duplicate \(ticker, session\)"):
-        fetch(path)
+def test_duplicate_rows_reject_both_lines(tmp_path):
+    batch = fetch(write(tmp_path, GOOD + "AAPL,2024-01-02,187.15,188.44,183.89,185.64,1,,\n"))
+    assert reasons_by_line(batch) == {2: "bars.csv line 2: duplicate (ticker, session)",
+                                      7: "bars.csv line 7: duplicate (ticker, session)"}
+
+
+def test_rows_outside_the_window_and_of_other_tickers_are_counted_not_dropped(tmp_path):
+    batch = CsvSource(write(tmp_path, GOOD)).fetch(["NVDA"], "2024-06-08", None)
+    assert (len(batch.bars), batch.outside_window, batch.not_requested) == (2, 1, 2)
+    everything = CsvSource(write(tmp_path, GOOD)).fetch(None)
+    assert (len(everything.bars), everything.outside_window, everything.not_requested) == (5, 0, 0)
+
+
+def test_adjusted_files_may_not_carry_actions(tmp_path):
+    with pytest.raises(InvalidCsv, match="already adjusted"):
+        CsvSource(write(tmp_path, GOOD), adjusted=True).fetch(None)
 
 
 def test_known_at_marks_a_revised_file(tmp_path):

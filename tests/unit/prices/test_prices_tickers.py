@@ -40,3 +40,13 @@ def test_a_single_string_is_one_ticker_not_its_letters():
 def test_one_bad_ticker_fails_the_whole_list():
     with pytest.raises(InvalidTicker, match="'BAD TICKER'"):
         validate_tickers(["AAPL", "BAD TICKER"])
+
+
+@pytest.mark.parametrize("value, words", [
+    ("BN\0L", "control character"), ("AAPL\t", "control character"), ("ſpy", "non-ASCII"),
+    ("ＡＡＰＬ", "non-ASCII"), ("SPY\u200b", "non-ASCII"),
+])
+def test_look_alikes_and_control_characters_are_refused_before_any_folding(value, words):
+    with pytest.raises(InvalidTicker) as raised:
+        validate_ticker(value)
+    assert words in str(raised.value)
