@@ -41,9 +41,9 @@ def _parses(parser, argv: list[str]) -> str | None:
 
 
 def _stockfeatures_parser():
-    from stockfeatures.cli import _parser
+    from stockfeatures.cli.parser import build_parser
 
-    return _parser()
+    return build_parser()
 
 
 def _pipelines_parser():
