@@ -111,17 +111,17 @@ def compute(
 
     Unchanged values are not re-stored (the warehouse compares with the latest version).
     """
-    from stockfeatures.validation import gate_features, quarantine_rejects
+    from stockfeatures.validation import quarantine_rejects
+    from stockfeatures.validation.feature_passes import gate_stored_features
 
     started = time.perf_counter()
-    features = compute_candidates(warehouse, benchmark, start, end)
-    gate = gate_features(features)
+    gate = gate_stored_features(warehouse, benchmark, start, end)
     quarantine_rejects(warehouse, "features_daily", gate)
     written = warehouse.write_features(gate.accepted)
     gate.raise_if_failed()
     return StepReport(
-        "compute", len(features), written.inserted, written.unchanged,
-        features["ticker"].nunique(), _elapsed(started),
+        "compute", gate.checked, written.inserted, written.unchanged,
+        len(set(gate.accepted["ticker"]) | set(gate.rejected.get("ticker", []))), _elapsed(started),
     )
 
 
