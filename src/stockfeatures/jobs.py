@@ -144,12 +144,15 @@ def apply_definitions(settings: Settings) -> str:
     return result.stdout
 
 
-def materialize(store, start: datetime, end: datetime) -> None:
-    """Copy the latest value per ticker in [start, end] into the online store."""
+def materialize(store, start: datetime, end: datetime):
+    """Copy the latest known value per ticker in [start, end] into the online store,
+    restated and recomputed values included (stockfeatures.materialize_online)."""
+    from stockfeatures.materialize_online import materialize_online
+
     for name, stamp in (("start", start), ("end", end)):
         if stamp.tzinfo is None:
             raise ValueError(f"materialize {name} {stamp!r} must be timezone-aware")
-    store.materialize(start_date=start, end_date=end)
+    return materialize_online(store, start, end)
 
 
 def latest_event_timestamp(warehouse: Warehouse) -> pd.Timestamp:

@@ -83,3 +83,13 @@ def test_backtest_as_known_before_the_restatement_sees_the_old_values(restated):
     new = history[asked == known_at].set_index("ticker").loc[TICKERS, features]
     np.testing.assert_array_equal(old.to_numpy(float), before.loc[TICKERS, features].to_numpy(float))
     np.testing.assert_array_equal(new.to_numpy(float), _latest_known(stack).loc[TICKERS, features].to_numpy(float))
+
+
+def test_materializing_an_older_window_never_moves_the_online_store_back(restated):
+    """Stock Feast's SQLite writer upserts the older window's rows; ours keeps the newer session."""
+    stack, _, _ = restated
+    sync = jobs.materialize(stack.store, stack.latest - timedelta(days=60), stack.latest - timedelta(days=30))
+    assert sync.checked == len(TICKERS)
+    online = online_features(stack.store, TICKERS, features=list(FEATURE_NAMES)).set_index("ticker")
+    np.testing.assert_array_equal(online.loc[TICKERS, list(FEATURE_NAMES)].to_numpy(float),
+                                  _latest_known(stack).loc[TICKERS].to_numpy(float))
