@@ -124,9 +124,8 @@ def backfill(
             logger.info(chunk_line(number, len(groups), done_tickers, len(universe), bars_so_far,
                                    len(todo), len(done), time.monotonic() - started))
 
-        features = tasks.compute_features.with_options(**storage)(
+        feature_gate = tasks.compute_features.with_options(**storage)(
             warehouse, settings.benchmark_ticker, start, end)
-        feature_gate = tasks.validate_features(features)
         tasks.quarantine.with_options(**storage)(warehouse, "features", feature_gate)
         tasks.write_features.with_options(**storage)(warehouse, feature_gate.accepted)
         if apply_definitions:

@@ -80,9 +80,8 @@ def daily_update(
         summary.notes.append(ingested.line())
         logger.info(ingested.line())
 
-        features = tasks.compute_features.with_options(**storage)(
+        feature_gate = tasks.compute_features.with_options(**storage)(
             warehouse, settings.benchmark_ticker, start, end)
-        feature_gate = tasks.validate_features(features)
         tasks.quarantine.with_options(**storage)(warehouse, "features", feature_gate)
         tasks.write_features.with_options(**storage)(warehouse, feature_gate.accepted)
 

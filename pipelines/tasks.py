@@ -23,7 +23,7 @@ from stockfeatures.stages import materialize as materialize_stage
 from stockfeatures.stages.ingest import IngestResult
 from stockfeatures.stages.retries import is_transient_storage_error
 from stockfeatures.storage.warehouse import Warehouse
-from stockfeatures.validation import GateResult, gate_features, quarantine_rejects
+from stockfeatures.validation import GateResult, quarantine_rejects
 
 
 def _error_of(state) -> BaseException | None:
@@ -72,15 +72,11 @@ def quarantine(warehouse: Warehouse, stage: str, result: GateResult) -> int:
     return quarantine_rejects(warehouse, stage, result)
 
 
-@task(name="compute features", **_STORAGE)
+@task(name="compute and validate features", **_STORAGE)
 def compute_features(warehouse: Warehouse, benchmark: str, start: date | None,
-                     end: date | None) -> pd.DataFrame:
-    return compute_stage.compute_candidates(warehouse, benchmark, start, end)
-
-
-@task(name="validate features", cache_policy=NO_CACHE)
-def validate_features(features: pd.DataFrame) -> GateResult:
-    return gate_features(features)
+                     end: date | None) -> GateResult:
+    """The compute stage's two-pass gate (stages.compute.gate_stored_features), not written."""
+    return compute_stage.gate_stored_features(warehouse, benchmark, start, end)
 
 
 @task(name="write features", **_STORAGE)
@@ -102,7 +98,7 @@ def materialize(settings: Settings, warehouse: Warehouse, start: datetime, end: 
     """
     from stockfeatures.profiles import open_feature_store
 
-    materialize_stage.materialize(open_feature_store(settings), start, end)
+    materialize_stage.materialize(open_feature_store(settings), start, end, warehouse=warehouse)
     window = warehouse.read_features(start=start, end=end)
     return {
         "window_start": start.isoformat(), "window_end": end.isoformat(),

@@ -1,6 +1,11 @@
 """Feature definitions (spec) and their vectorized batch computation (compute)."""
 
-from stockfeatures.features.compute import compute_features, feature_columns, knowledge_times
+from stockfeatures.features.compute import (
+    compute_features,
+    feature_columns,
+    feature_rows,
+    knowledge_times,
+)
 from stockfeatures.features.panel import (
     DuplicateBars,
     InvalidBars,
@@ -16,6 +21,7 @@ __all__ = [
     "PricePanel",
     "compute_features",
     "feature_columns",
+    "feature_rows",
     "knowledge_times",
     "validate_bars",
 ]

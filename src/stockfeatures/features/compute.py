@@ -74,13 +74,18 @@ def compute_features(bars: pd.DataFrame, benchmark: str | None = None) -> pd.Dat
     """
     if benchmark is None:
         benchmark = load_settings().benchmark_ticker
-    panel = PricePanel.from_bars(bars, benchmark=benchmark)
+    return feature_rows(PricePanel.from_bars(bars, benchmark=benchmark))
+
+
+def feature_rows(panel: PricePanel) -> pd.DataFrame:
+    """The features_daily frame for an already built panel (row i = panel row i), so a caller
+    can recompute the cross-sectional columns on the same panel with fewer usable rows."""
     if not len(panel.rows):
         return _empty_feature_rows()
-    if benchmark not in set(panel.tickers):
+    if panel.benchmark not in set(panel.tickers):
         log.warning(
             "benchmark ticker %s is not among the %d tickers in the bars; beta_60d will be NaN",
-            benchmark, len(panel.tickers),
+            panel.benchmark, len(panel.tickers),
         )
     columns: dict[str, pd.Series] = {
         "ticker": panel.rows["ticker"].astype(str),

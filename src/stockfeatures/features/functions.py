@@ -154,18 +154,40 @@ def gap_1d(panel: PricePanel) -> pd.Series:
     return panel.to_rows(panel.wide("open") / _lag(panel.wide("close"), 1) - 1.0, "gap_1d")
 
 
-def _benchmark_returns_by_cell(panel: PricePanel) -> np.ndarray | None:
-    """The benchmark's one-bar return on the session of each wide cell; None if it is absent."""
-    matches = np.flatnonzero(panel.tickers == panel.benchmark)
-    if not len(matches):
+def _benchmark_close_by_cell(panel: PricePanel) -> np.ndarray | None:
+    """The benchmark's close on the session of each wide cell (NaN where the benchmark has no
+    usable bar that session, or past the ticker's end); None if the benchmark is absent."""
+    if not (panel.tickers == panel.benchmark).any():
         return None
-    column = matches[0]
-    sessions_of_cells = panel.wide_session_codes
-    benchmark_returns = _simple_returns(panel, 1)[:, column]
-    observed = sessions_of_cells[:, column] >= 0
     by_session = np.full(len(panel.sessions), np.nan)
-    by_session[sessions_of_cells[observed, column]] = benchmark_returns[observed]
-    return np.where(sessions_of_cells >= 0, by_session[np.maximum(sessions_of_cells, 0)], np.nan)
+    own = (panel.rows["ticker"].to_numpy() == panel.benchmark) & panel.usable_rows
+    by_session[panel.session_codes[own]] = panel.rows["close"].to_numpy(dtype="float64")[own]
+    codes = panel.wide_session_codes
+    return np.where(codes >= 0, by_session[np.maximum(codes, 0)], np.nan)
+
+
+def _benchmark_returns_over_own_intervals(panel: PricePanel) -> np.ndarray | None:
+    """Per wide cell: benchmark close on this bar's session / benchmark close on the session
+    of the ticker's previous bar - 1. After a missing session the ticker's return spans two
+    sessions, and so does the benchmark's it is paired with (issue 10, finding 3)."""
+    benchmark_close = _benchmark_close_by_cell(panel)
+    if benchmark_close is None:
+        return None
+    return benchmark_close / _lag(benchmark_close, 1) - 1.0
+
+
+def benchmark_overlap(panel: PricePanel) -> np.ndarray:
+    """Per row: how many consecutive bars of the ticker, ending at this one, fall on sessions
+    where the benchmark has a usable bar. beta_60d is defined exactly when this reaches
+    BETA_WINDOW + 1, so it is the history that beta's warm-up counts (0 without a benchmark)."""
+    benchmark_close = _benchmark_close_by_cell(panel)
+    if benchmark_close is None:
+        return np.zeros(len(panel.rows), dtype="int64")
+    shared = np.isfinite(benchmark_close)
+    position = np.arange(len(shared))[:, None].repeat(shared.shape[1], axis=1)
+    last_gap = np.maximum.accumulate(np.where(shared, -1, position), axis=0)
+    run = np.where(shared, position - last_gap, 0)
+    return run[panel.observation, panel.ticker_codes].astype("int64")
 
 
 def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
@@ -179,9 +201,9 @@ def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray
 
 def beta_60d(panel: PricePanel) -> pd.Series:
     """Beta to `panel.benchmark` over the ticker's last 60 returns, each paired with the
-    benchmark's return on the same session; NaN unless all 60 pairs exist, NaN everywhere
-    if the benchmark is not in the panel."""
-    benchmark = _benchmark_returns_by_cell(panel)
+    benchmark's return over the same interval (previous bar's session to this one); NaN
+    unless all 60 pairs exist, NaN everywhere if the benchmark is not in the panel."""
+    benchmark = _benchmark_returns_over_own_intervals(panel)
     if benchmark is None:
         return panel.to_rows(np.full(panel.shape, np.nan), "beta_60d")
     own = _simple_returns(panel, 1)
@@ -201,8 +223,11 @@ def dollar_volume_20d(panel: PricePanel) -> pd.Series:
 
 
 def mom_12_1_rank(panel: PricePanel) -> pd.Series:
-    """Percentile rank (0, 1] of mom_12_1 among tickers with a value on the same session."""
-    momentum = panel.to_rows(_mom_12_1_wide(panel)).to_numpy()
+    """Percentile rank (0, 1] of mom_12_1 among tickers with a value on the same session.
+
+    Only usable rows take part (and get a rank): a row that failed validation neither
+    receives a rank nor shifts anyone else's."""
+    momentum = np.where(panel.usable_rows, panel.to_rows(_mom_12_1_wide(panel)).to_numpy(), np.nan)
     grid = pd.DataFrame(panel.by_session(momentum), copy=False)
     ranked = grid.rank(axis=1, pct=True, method="average").to_numpy()
     return pd.Series(panel.from_sessions(ranked), index=panel.index, name="mom_12_1_rank")

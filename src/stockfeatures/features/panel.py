@@ -10,7 +10,7 @@ panel's rows (sorted by ticker, session).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -99,6 +99,9 @@ class PricePanel:
     ticker_codes/observation: for each row, its column and row in the wide arrays.
     session_codes: for each row, the position of its session in `sessions`.
     benchmark: the ticker beta is measured against.
+    usable: per row, may its values feed another row's cross-sectional feature (beta_60d's
+    benchmark returns, mom_12_1_rank's cross-section)? None = every row. Rows that failed
+    validation are marked unusable so nothing stored is computed from quarantined rows.
     """
 
     rows: pd.DataFrame
@@ -108,6 +111,7 @@ class PricePanel:
     sessions: pd.DatetimeIndex
     session_codes: np.ndarray
     benchmark: str
+    usable: np.ndarray | None = None
     _wide_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -132,6 +136,18 @@ class PricePanel:
             session_codes=session_codes,
             benchmark=benchmark,
         )
+
+    def with_usable(self, usable: np.ndarray) -> PricePanel:
+        """The same panel with only `usable` rows feeding cross-sectional features."""
+        usable = np.asarray(usable, dtype=bool)
+        if usable.shape != (len(self.rows),):
+            raise ValueError(f"usable mask has shape {usable.shape}, panel has {len(self.rows)} rows")
+        return replace(self, usable=usable, _wide_cache=self._wide_cache)
+
+    @cached_property
+    def usable_rows(self) -> np.ndarray:
+        """`usable` as a boolean row mask (all True when not set)."""
+        return np.ones(len(self.rows), dtype=bool) if self.usable is None else self.usable
 
     @property
     def index(self) -> pd.RangeIndex:

@@ -33,6 +33,9 @@ class FeatureSpec:
 
     lookback: sessions of the ticker's own history (today included) needed before the value
     is defined; rows earlier than that are NaN (the warm-up window), never back-filled.
+    warm_up_with_benchmark: the lookback counts only consecutive sessions the ticker shares
+    with the benchmark (a cross-asset feature such as beta_60d), not its whole history: a
+    stock listed before its benchmark is in warm-up until they overlap long enough.
     valid_min/valid_max: inclusive bounds any correct value lies within; validation rejects
     values outside them.
     """
@@ -51,7 +54,12 @@ class FeatureSpec:
     # True when a full window can still give NaN (volume_z_20 on constant volume); validation
     # then allows nulls after warm-up for this feature only.
     nan_after_warm_up: bool = False
+    warm_up_with_benchmark: bool = False
 
+
+# An index's "volume" is the shares traded in all its members: close x volume of ^IXIC
+# passed 1.7e13 in 2018 (arch's nasdaq data), so 1e13 rejected real data; 1e15 leaves room.
+_DOLLAR_VOLUME_MAX = 1e15
 
 # volume_z_20 is bounded: a z-score of one point in a window of n is at most (n-1)/sqrt(n).
 _Z20_BOUND = 19 / math.sqrt(20)
@@ -117,13 +125,16 @@ FEATURES: tuple[FeatureSpec, ...] = (
     ),
     FeatureSpec(
         "beta_60d", "60-session beta to the benchmark ticker (SPY by default)",
-        "cov(r, r_bench) / var(r_bench) over the last 60 sessions of daily simple returns, "
-        "both ddof=1, on sessions where both traded",
+        "cov(r, r_bench) / var(r_bench), both ddof=1, over the ticker's last 60 returns "
+        "r_i = close_i / close_{i-1} - 1, each paired with the benchmark's return over the same "
+        "interval (benchmark close at bar i / at bar i-1's session - 1); NaN unless all 60 pairs "
+        "exist; warm-up counts sessions shared with the benchmark",
         61, -50.0, 50.0, RISK_VIEW, fn.beta_60d, (RISK_SERVICE,), cross_sectional=True,
+        warm_up_with_benchmark=True,
     ),
     FeatureSpec(
         "dollar_volume_20d", "Average daily dollar volume (raw, unadjusted prices)",
-        "mean(raw_close x raw_volume over the last 20 sessions)", 20, 0.0, 1e13,
+        "mean(raw_close x raw_volume over the last 20 sessions)", 20, 0.0, _DOLLAR_VOLUME_MAX,
         RISK_VIEW, fn.dollar_volume_20d, (RISK_SERVICE,),
     ),
     FeatureSpec(

@@ -67,6 +67,22 @@ def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None 
     return features.reset_index(drop=True)
 
 
+def gate_stored_features(warehouse: Warehouse, benchmark: str, start: date | None = None,
+                         end: date | None = None):
+    """Feature rows for [start, end] from the latest known bars, validated in two passes
+    (stockfeatures.validation.feature_passes: per-ticker features, then cross-sectional ones
+    over accepted rows only), NOT written. The bars are read with MAX_LOOKBACK sessions of
+    history before `start`. Returns the GateResult (accepted rows to store, rejected rows
+    with their reason for the quarantine)."""
+    from stockfeatures.validation.feature_passes import gate_feature_passes
+
+    read_from = history_start(start) if start else None
+    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
+    if bars.empty:
+        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
+    return gate_feature_passes(adjust_bars(bars, warehouse.read_actions()), benchmark, start)
+
+
 def compute(
     warehouse: Warehouse,
     benchmark: str,
@@ -74,27 +90,26 @@ def compute(
     end: date | None = None,
     progress: Progress | None = None,
 ) -> StepReport:
-    """Compute, validate, quarantine what fails, store what passes; raise if anything failed.
+    """Compute and validate, quarantine what fails, store what passes; raise if anything failed.
 
     Unchanged values are not re-stored (the warehouse compares with the latest version).
-    `progress` counts the three stages (compute, validate, store); None stays silent.
+    `progress` counts the two stages (compute and validate, store); None stays silent.
     """
-    from stockfeatures.validation import gate_features, quarantine_rejects
+    from stockfeatures.validation import quarantine_rejects
 
     progress = or_silent(progress)
     started = time.perf_counter()
-    progress.start("compute", 3)
-    features = compute_candidates(warehouse, benchmark, start, end)
-    progress.advance(1, f"computed {len(features)} rows")
-    gate = gate_features(features)
-    progress.advance(1, f"validated, {len(gate.rejected)} rejected")
+    progress.start("compute", 2)
+    gate = gate_stored_features(warehouse, benchmark, start, end)
+    progress.advance(1, f"computed and validated {gate.checked} rows, {len(gate.rejected)} rejected")
     quarantine_rejects(warehouse, "features_daily", gate)
     written = warehouse.write_features(gate.accepted)
     progress.advance(1, f"stored {written.inserted} new versions")
     gate.raise_if_failed()
+    tickers = set(gate.accepted["ticker"]) | set(gate.rejected.get("ticker", []))
     return StepReport(
-        "compute", len(features), written.inserted, written.unchanged,
-        features["ticker"].nunique(), time.perf_counter() - started,
+        "compute", gate.checked, written.inserted, written.unchanged, len(tickers),
+        time.perf_counter() - started,
     )
 
 

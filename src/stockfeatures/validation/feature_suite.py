@@ -3,7 +3,9 @@
 Per feature: values within [valid_min, valid_max] (NaN is not a value; GX skips it there),
 and no NaN once the row has `lookback` sessions of the ticker's own history behind it (the
 warm-up window is the only place a NaN belongs). Features that declare
-`nan_after_warm_up` (volume_z_20 on constant volume) keep the range check only. expectations/features_daily.json is this module's output, kept for review and for
+`nan_after_warm_up` (volume_z_20 on constant volume) keep the range check only; features
+that declare `warm_up_with_benchmark` (beta_60d) count the warm-up in sessions shared with
+the benchmark. expectations/features_daily.json is this module's output, kept for review and for
 Data Docs; `python -m stockfeatures.validation suite --check` fails when it is stale.
 """
 
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 
 from stockfeatures.features.spec import FEATURES, FeatureSpec
-from stockfeatures.validation.prepare import HISTORY_LENGTH
+from stockfeatures.validation.prepare import BENCHMARK_OVERLAP, HISTORY_LENGTH
 
 SUITE_NAME = "features_daily"
 FILE_NAME = f"{SUITE_NAME}.json"
@@ -26,9 +28,9 @@ def _bound(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
-def _history_at_least(sessions: int) -> dict:
-    """GX 1.x Condition (serialized form of Column("history_length") >= sessions)."""
-    return {"type": "comparison", "column": {"name": HISTORY_LENGTH}, "operator": ">=",
+def _history_at_least(sessions: int, column: str = HISTORY_LENGTH) -> dict:
+    """GX 1.x Condition (serialized form of Column(column) >= sessions)."""
+    return {"type": "comparison", "column": {"name": column}, "operator": ">=",
             "parameter": sessions}
 
 
@@ -45,16 +47,21 @@ def _feature_expectations(spec: FeatureSpec) -> list[dict]:
         )
     ]
     if not spec.nan_after_warm_up:
+        counted = BENCHMARK_OVERLAP if spec.warm_up_with_benchmark else HISTORY_LENGTH
+        shared = " shared with the benchmark" if spec.warm_up_with_benchmark else ""
         rules.append(_expectation(
             "expect_column_values_to_not_be_null",
-            f"{spec.name} is NaN after its {spec.lookback}-session warm-up",
-            column=spec.name, row_condition=_history_at_least(spec.lookback),
+            f"{spec.name} is NaN after its {spec.lookback}-session warm-up{shared}",
+            column=spec.name, row_condition=_history_at_least(spec.lookback, counted),
         ))
     return rules
 
 
-def suite_document() -> dict:
-    """The suite as GX 1.x JSON (name, expectations with type/kwargs/meta)."""
+def suite_document(cross_sectional: bool = True) -> dict:
+    """The suite as GX 1.x JSON (name, expectations with type/kwargs/meta).
+
+    cross_sectional=False leaves out the features computed across tickers: the first of the
+    two passes in feature_passes, which validates what each ticker's own bars give."""
     expectations = [
         _expectation("expect_column_values_to_not_be_null", "ticker is missing", column="ticker"),
         _expectation("expect_column_values_to_not_be_null", "event_timestamp is missing",
@@ -69,13 +76,16 @@ def suite_document() -> dict:
                      column_A="created_timestamp", column_B="event_timestamp", or_equal=True),
     ]
     for spec in FEATURES:
-        expectations.extend(_feature_expectations(spec))
+        if cross_sectional or not spec.cross_sectional:
+            expectations.extend(_feature_expectations(spec))
     return {
         "name": SUITE_NAME,
         "meta": {
             "description": "Generated from stockfeatures.features.spec.FEATURES by "
                            "stockfeatures.validation.feature_suite: do not edit by hand.",
-            "applies_to": f"feature rows plus a {HISTORY_LENGTH} column (sessions of own history)",
+            "applies_to": f"feature rows plus a {HISTORY_LENGTH} column (sessions of own history) "
+                          f"and a {BENCHMARK_OVERLAP} column (consecutive sessions shared with "
+                          "the benchmark)",
         },
         "expectations": expectations,
     }

@@ -1,9 +1,11 @@
 """The gates between stages: validate a batch, split it into accepted and rejected rows.
 
-A ticker is all-or-nothing within a batch: if any of its rows fails, all of its rows in the
-batch are rejected (the failing ones with the failing rules as reason, the others as
-"withheld"), so a store never holds a ticker's history with a hole punched by validation.
-Other tickers go on. Nothing is dropped silently: `rejected` is what goes to quarantine.
+Granularity differs by stage. Raw bars: a ticker is all-or-nothing within a batch (if any
+of its rows fails, all of its rows in the batch are rejected, the failing ones with the
+failing rules as reason, the others as "withheld"). Feature rows: one row per ticker and
+session is the unit; a failing row is rejected alone and the ticker's other rows go on
+(docs/data-integrity-features.md says why). Nothing is dropped silently: `rejected` is what
+goes to quarantine.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from stockfeatures.validation import gx_runtime, suites
+from stockfeatures.validation import feature_suite, gx_runtime, suites
 from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
 from stockfeatures.validation.prepare import HELPER_COLUMNS, prepare_features
 
@@ -114,13 +116,14 @@ def _row_reasons(frame: pd.DataFrame, failures: tuple[ExpectationOutcome, ...]) 
 
 
 def _split(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
-           outcomes: list[ExpectationOutcome], started: float) -> GateResult:
+           outcomes: list[ExpectationOutcome], started: float,
+           withhold_ticker: bool = True) -> GateResult:
     failures = tuple(o for o in outcomes if not o.success)
     frame = original.reset_index(drop=True)
     reasons = _row_reasons(frame, failures)
     bad = np.zeros(len(frame), dtype=bool)
     bad[reasons.index.to_numpy(dtype=int)] = True
-    if "ticker" in frame:
+    if withhold_ticker and "ticker" in frame:
         withheld = frame["ticker"].isin(frame.loc[bad, "ticker"]).to_numpy() & ~bad
     else:
         withheld = np.zeros(len(frame), dtype=bool)
@@ -135,21 +138,26 @@ def _split(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
     )
 
 
-def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, started: float) -> GateResult:
+def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, started: float,
+         document: dict | None = None, withhold_ticker: bool = True) -> GateResult:
     if prepared.empty:
-        return _split(suite_name, original, prepared, [], started)
-    suite = suites.build_suite(suites.suite_document(suite_name))
+        return _split(suite_name, original, prepared, [], started, withhold_ticker)
+    suite = suites.build_suite(document or suites.suite_document(suite_name))
     outcomes = gx_runtime.run_suite(prepared, suite)
-    return _split(suite_name, original, prepared, outcomes, started)
+    return _split(suite_name, original, prepared, outcomes, started, withhold_ticker)
 
 
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in HELPER_COLUMNS if c in frame.columns])
 
 
-def gate_features(features: pd.DataFrame) -> GateResult:
-    """Run the features_daily suite; `features` may carry a history_length column (dropped
-    from the accepted rows), otherwise it is counted from the frame itself."""
+def gate_features(features: pd.DataFrame, cross_sectional: bool = True) -> GateResult:
+    """Run the features_daily suite, row by row; `features` may carry history_length and
+    benchmark_overlap columns (dropped from the accepted rows), otherwise they are counted
+    from the frame itself. cross_sectional=False checks only the per-ticker features (the
+    first pass of validation.feature_passes)."""
     started = time.perf_counter()
     prepared = prepare_features(features)
-    return _run(suites.FEATURES_SUITE, _without_helpers(prepared), prepared, started)
+    document = feature_suite.suite_document(cross_sectional=cross_sectional)
+    return _run(suites.FEATURES_SUITE, _without_helpers(prepared), prepared, started, document,
+                withhold_ticker=False)

@@ -14,7 +14,8 @@ from stockfeatures import trading_calendar
 XNYS_SESSION_DATE = "xnys_session_date"
 XNYS_CLOSE = "xnys_close"
 HISTORY_LENGTH = "history_length"
-HELPER_COLUMNS = (XNYS_SESSION_DATE, XNYS_CLOSE, HISTORY_LENGTH)
+BENCHMARK_OVERLAP = "benchmark_overlap"
+HELPER_COLUMNS = (XNYS_SESSION_DATE, XNYS_CLOSE, HISTORY_LENGTH, BENCHMARK_OVERLAP)
 
 
 def prepare_raw(bars: pd.DataFrame) -> pd.DataFrame:
@@ -57,4 +58,7 @@ def prepare_features(features: pd.DataFrame) -> pd.DataFrame:
     frame = features.reset_index(drop=True).copy()
     if HISTORY_LENGTH not in frame:
         frame[HISTORY_LENGTH] = history_lengths(frame)
+    if BENCHMARK_OVERLAP not in frame:
+        # Without the bars the overlap is unknown; own history is the stricter stand-in.
+        frame[BENCHMARK_OVERLAP] = frame[HISTORY_LENGTH]
     return frame

@@ -70,15 +70,17 @@ def ref_dollar_volume(raw_close, raw_volume):
     return [statistics.fmean(traded[t - 19: t + 1]) if t >= 19 else NAN for t in range(len(traded))]
 
 
-def ref_beta(close, sessions, benchmark_return_on):
-    """benchmark_return_on: {session: the benchmark's return from its previous bar}."""
+def ref_beta(close, sessions, benchmark_close_on):
+    """benchmark_close_on: {session: the benchmark's close}. Each of the ticker's returns is
+    paired with the benchmark's return over the same two sessions (issue 10, finding 3)."""
     out = []
     for t in range(len(close)):
         if t < 60:
             out.append(NAN)
             continue
         own = [close[i] / close[i - 1] - 1 for i in range(t - 59, t + 1)]
-        bench = [benchmark_return_on.get(sessions[i], NAN) for i in range(t - 59, t + 1)]
+        bench = [benchmark_close_on.get(sessions[i], NAN) / benchmark_close_on.get(sessions[i - 1], NAN) - 1
+                 for i in range(t - 59, t + 1)]
         if any(math.isnan(b) for b in bench):
             out.append(NAN)
         else:
@@ -117,11 +119,7 @@ def ref_percentile_rank(values_by_ticker):
 def reference_features(bars: pd.DataFrame, benchmark: str = "SPY") -> pd.DataFrame:
     frames = []
     bench = bars[bars["ticker"] == benchmark].sort_values("session")
-    bench_close = bench["close"].tolist()
-    bench_sessions = bench["session"].tolist()
-    benchmark_return_on = {
-        bench_sessions[i]: bench_close[i] / bench_close[i - 1] - 1 for i in range(1, len(bench_close))
-    }
+    benchmark_close_on = dict(zip(bench["session"], bench["close"], strict=True))
     for ticker, one in bars.groupby("ticker"):
         one = one.sort_values("session")
         c, o, h, lo = (one[k].tolist() for k in ("close", "open", "high", "low"))
@@ -141,7 +139,7 @@ def reference_features(bars: pd.DataFrame, benchmark: str = "SPY") -> pd.DataFra
             "volume_z_20": ref_volume_z(one["volume"].tolist()),
             "drawdown_252": ref_drawdown(c),
             "gap_1d": ref_gap(o, c),
-            "beta_60d": ref_beta(c, sessions, benchmark_return_on),
+            "beta_60d": ref_beta(c, sessions, benchmark_close_on),
             "dollar_volume_20d": ref_dollar_volume(one["raw_close"].tolist(), one["raw_volume"].tolist()),
         }))
     expected = pd.concat(frames, ignore_index=True)

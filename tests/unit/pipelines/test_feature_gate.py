@@ -87,3 +87,29 @@ def test_infinite_value_is_rejected():
     rows = feature_rows()
     rows.loc[250, "ret_1d"] = np.inf
     assert not gate_features(rows).passed
+
+
+def _null_rule_columns(document) -> dict[str, str]:
+    return {e["kwargs"]["column"]: e["kwargs"]["row_condition"]["column"]["name"]
+            for e in by_type(document, "expect_column_values_to_not_be_null") if "row_condition" in e["kwargs"]}
+
+
+def test_beta_warm_up_counts_sessions_shared_with_the_benchmark():
+    counted = _null_rule_columns(feature_suite.suite_document())
+    assert counted["beta_60d"] == "benchmark_overlap"
+    assert {c for name, c in counted.items() if name != "beta_60d"} == {HISTORY_LENGTH}
+
+
+def test_first_pass_suite_leaves_out_the_cross_sectional_features():
+    document = feature_suite.suite_document(cross_sectional=False)
+    checked = {e["kwargs"].get("column") for e in document["expectations"]}
+    assert "beta_60d" not in checked and "mom_12_1_rank" not in checked
+    assert {s.name for s in FEATURES if not s.cross_sectional} <= checked
+
+
+def test_a_failing_feature_row_is_rejected_alone():
+    rows = feature_rows()
+    rows.loc[250, "ret_1d"] = 50.0
+    result = gate_features(rows)
+    assert list(result.rejected.index) == [250]
+    assert len(result.accepted) == len(rows) - 1

@@ -1,0 +1,103 @@
+"""Compute and validate feature rows in two passes, so nothing stored comes from a rejected row.
+
+beta_60d and mom_12_1_rank read other tickers' rows. Validating after one computation would
+store ranks and betas computed from rows that then went to quarantine (issue 10, finding 4).
+So:
+
+1. every feature is computed from the stored bars; the per-ticker features are validated
+   (the features_daily suite without its cross-sectional expectations);
+2. the cross-sectional features are recomputed on the same panel with the rejected rows
+   marked unusable (they neither get a rank nor shift anyone's, and a rejected benchmark
+   row pairs with no one's return), and the whole suite validates what is left.
+
+A cross-sectional value never feeds another row's cross-sectional value, so a row rejected
+in pass 2 changes nothing that was accepted. Validation is row by row (ticker, session):
+one bad value rejects that row, not the ticker's history (docs/data-integrity-features.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from stockfeatures.features import feature_rows
+from stockfeatures.features.functions import benchmark_overlap
+from stockfeatures.features.panel import PricePanel
+from stockfeatures.features.spec import FEATURES
+from stockfeatures.validation.errors import ExpectationOutcome
+from stockfeatures.validation.gate import GateResult, gate_features
+from stockfeatures.validation.prepare import BENCHMARK_OVERLAP, HISTORY_LENGTH, history_lengths
+
+NEW_YORK = "America/New_York"
+CROSS_SECTIONAL = tuple(spec for spec in FEATURES if spec.cross_sectional)
+
+
+def _with_helpers(features: pd.DataFrame, panel: PricePanel) -> pd.DataFrame:
+    features[HISTORY_LENGTH] = history_lengths(features).to_numpy()
+    features[BENCHMARK_OVERLAP] = benchmark_overlap(panel)
+    return features
+
+
+def _in_window(features: pd.DataFrame, start: date | None) -> np.ndarray:
+    """Rows on or after `start` (New York session date); earlier rows are history only."""
+    if start is None:
+        return np.ones(len(features), dtype=bool)
+    sessions = features["event_timestamp"].dt.tz_convert(NEW_YORK).dt.date
+    return (sessions >= start).to_numpy()
+
+
+def _shift(outcomes: tuple[ExpectationOutcome, ...], positions: np.ndarray) -> list[ExpectationOutcome]:
+    """Outcomes of a gate run on a subset, with row numbers mapped back to the whole batch."""
+    return [ExpectationOutcome(o.rule, o.expectation, o.columns, o.success, o.unexpected_count,
+                               tuple(int(positions[row]) for row in o.rows), o.error)
+            for o in outcomes]
+
+
+def _merged(first: list[ExpectationOutcome], second: list[ExpectationOutcome]) -> tuple[ExpectationOutcome, ...]:
+    merged: dict[tuple, ExpectationOutcome] = {}
+    for outcome in [*first, *second]:
+        key = (outcome.rule, outcome.expectation, outcome.columns)
+        known = merged.get(key)
+        if known is not None:
+            outcome = ExpectationOutcome(known.rule, known.expectation, known.columns, False,
+                                         known.unexpected_count + outcome.unexpected_count,
+                                         known.rows + outcome.rows, known.error or outcome.error)
+        merged[key] = outcome
+    return tuple(merged.values())
+
+
+def gate_feature_passes(bars: pd.DataFrame, benchmark: str, start: date | None = None) -> GateResult:
+    """Feature rows for sessions from `start` on, validated in two passes (module docstring).
+
+    bars: adjusted bars, including the MAX_LOOKBACK history before `start`. The result's
+    `accepted` rows are what may be stored; `rejected` (with `reason`) is for the quarantine;
+    row numbers in `failures` and the rejected frame's index are positions among the rows
+    from `start` on, in (ticker, event_timestamp) order.
+    """
+    panel = PricePanel.from_bars(bars, benchmark=benchmark)
+    features = _with_helpers(feature_rows(panel), panel)
+    window = _in_window(features, start)
+    positions = np.flatnonzero(window)
+    candidates = features.iloc[positions].reset_index(drop=True)
+    first = gate_features(candidates, cross_sectional=False)
+
+    usable = np.ones(len(features), dtype=bool)
+    usable[positions[first.rejected.index.to_numpy(dtype=int)]] = False
+    screened = panel.with_usable(usable)
+    for spec in CROSS_SECTIONAL:
+        candidates[spec.name] = spec.compute(screened).astype("float64").to_numpy()[positions]
+    candidates[BENCHMARK_OVERLAP] = benchmark_overlap(screened)[positions]
+
+    kept = np.setdiff1d(np.arange(len(candidates)), first.rejected.index.to_numpy(dtype=int))
+    second = gate_features(candidates.iloc[kept])
+    second_rejected = second.rejected.set_axis(kept[second.rejected.index.to_numpy(dtype=int)])
+    rejected = pd.concat([first.rejected, second_rejected]).sort_index()
+    failures = _merged(list(first.failures), _shift(second.failures, kept))
+    return GateResult(
+        suite=second.suite, accepted=second.accepted, rejected=rejected,
+        outcomes=second.outcomes or first.outcomes, checked=len(candidates),
+        seconds=first.seconds + second.seconds, failures=failures,
+    )
+
