@@ -29,6 +29,7 @@ demo: venv
 	PREFECT_LOGGING_LEVEL=$${PREFECT_LOGGING_LEVEL:-WARNING} $(VENV)/bin/stockfeatures demo
 
 test: venv test-deps
+	@$(VENV)/bin/uv lock --check --quiet || (echo "uv.lock does not match pyproject.toml: run \`make lock\` and commit uv.lock" >&2; exit 1)
 	$(VENV)/bin/ruff check src tests pipelines expectations benchmarks examples feature_repo
 	$(VENV)/bin/stockfeatures docs --check
 	$(PY) -m stockfeatures.validation suite --check

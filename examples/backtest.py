@@ -67,7 +67,8 @@ def plot_equity_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
     new_york = curves.index.tz_convert("America/New_York")
     for name in curves.columns:
         colour = COLOURS.get(name)
-        top.plot(new_york, curves[name], label=name, color=colour, linewidth=1.6)
+        total = curves[name].dropna().iloc[-1] - 1.0
+        top.plot(new_york, curves[name], label=f"{name} ({total:+.1%})", color=colour, linewidth=1.6)
         drawdown = curves[name] / curves[name].cummax() - 1.0
         bottom.plot(new_york, drawdown, color=colour, linewidth=1.2)
         bottom.fill_between(new_york, drawdown, 0.0, color=colour, alpha=0.12)
