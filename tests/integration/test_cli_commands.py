@@ -141,6 +141,19 @@ def test_compute_rejected_by_validation_gives_counts_and_the_quarantine(local_re
     assert len(open_warehouse(load_settings()).read_quarantine("features_daily")) > 0
 
 
+def test_ingest_of_a_bad_csv_names_the_file_line_and_rule(local_repo, capsys):
+    _write_csv(local_repo / "bars.csv", [100.0 + i for i in range(30)])
+    bars = (local_repo / "bars.csv").read_text().splitlines()
+    ticker, day, open_, high, low, close, *rest = bars[5].split(",")
+    bars[5] = ",".join([ticker, day, open_, str(float(close) / 2), low, close, *rest])  # high below close
+    (local_repo / "bars.csv").write_text("\n".join(bars) + "\n")
+
+    assert main(["ingest", "--source", "csv", "--path", str(local_repo / "bars.csv"),
+                 "--start", "2024-01-01", "--end", "2024-12-31"]) == 2
+    _assert_actionable(capsys.readouterr().err, "bars.csv: line 6", "high below max(open, close)", "ACME 2024-01-08")
+    assert open_warehouse(load_settings()).read_bars().empty
+
+
 @pytest.mark.parametrize("command", [["migrate"], ["ingest"], ["compute"], ["features", "AAPL"]])
 def test_unreachable_postgres_is_named_with_the_fix(prod_repo, monkeypatch, capsys, command):
     monkeypatch.setenv("STOCKFEATURES_PG_DSN", f"postgresql://admin:{PASSWORD}@127.0.0.1:{_closed_port()}/sf")
