@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from stockfeatures.cli import main
@@ -139,6 +140,20 @@ def test_compute_rejected_by_validation_gives_counts_and_the_quarantine(local_re
     err = capsys.readouterr().err
     _assert_actionable(err, "rows rejected", "ret_1d outside its valid range", "ACME", "quarantine.parquet")
     assert len(open_warehouse(load_settings()).read_quarantine("features_daily")) > 0
+
+
+def test_ingest_of_a_bad_csv_bar_exits_2_and_stores_nothing_from_it_on(local_repo, capsys):
+    _write_csv(local_repo / "bars.csv", [100.0 + i for i in range(30)])
+    bars = (local_repo / "bars.csv").read_text().splitlines()
+    ticker, day, open_, high, low, close, *rest = bars[5].split(",")
+    bars[5] = ",".join([ticker, day, open_, str(float(close) / 2), low, close, *rest])  # high below close
+    (local_repo / "bars.csv").write_text("\n".join(bars) + "\n")
+
+    assert main(["ingest", "--source", "csv", "--path", str(local_repo / "bars.csv"),
+                 "--start", "2024-01-01", "--end", "2024-12-31"]) == 2
+    _assert_actionable(capsys.readouterr().err, "ACME")
+    stored = open_warehouse(load_settings()).read_bars(tickers=["ACME"])
+    assert not (stored["session"] >= pd.Timestamp("2024-01-08")).any()  # nothing from the bad bar on
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["ingest"], ["compute"], ["features", "AAPL"]])

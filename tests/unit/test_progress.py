@@ -62,3 +62,15 @@ def test_library_steps_are_silent_by_default_and_hear_an_active_progress():
     with showing(plain):
         assert or_silent(None) is plain
     assert or_silent(None) is SILENT
+
+
+def test_terminal_bar_shows_counts_and_the_last_detail():
+    from stockfeatures.progress import BarProgress
+
+    stream = io.StringIO()
+    with BarProgress(stream) as bar:
+        bar.start("materialize", 2, "views")
+        bar.advance(1, "returns_daily")
+        bar.advance(1, "risk_daily")
+    shown = stream.getvalue()
+    assert "materialize" in shown and "2/2" in shown and "risk_daily" in shown

@@ -75,8 +75,8 @@ def _ingest(args: argparse.Namespace, settings: Settings, warehouse, progress: P
     if failed is not None:
         from stockfeatures.cli.failures import explain
 
-        print(explain(failed, settings), file=sys.stderr)
-        return 1
+        print(f"stockfeatures ingest: {explain(failed, settings)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -100,8 +100,8 @@ def _validation_failed(error: BaseException, settings: Settings | None) -> str |
             where = (f"{settings.local_dir / 'quarantine.parquet'}" if settings and settings.profile == "local"
                      else "the quarantine table")
             stored = link.checked - len(link.rows)
-            return (f"{link.suite}: {len(link.rows)} of {link.checked} rows rejected by "
-                    f"{_listed(rules, 3)}; tickers {_listed(tickers, 8) or 'none'}.\n"
+            return (f"{link.suite}: {len(link.rows)} of {link.checked} rows rejected "
+                    f"({_listed(rules, 3)}); tickers {_listed(tickers, 8) or 'none'}.\n"
                     f"The rejected rows are in {where}; {stored or 'no'} other rows were stored. "
                     "Fix the input and run the command again (-v shows each expectation).")
     return None
