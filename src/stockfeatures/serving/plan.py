@@ -18,6 +18,7 @@ from feast.infra.online_stores.helpers import _mmh3
 
 from stockfeatures.features.spec import FEATURE_NAMES, spec_by_name
 from stockfeatures.retrieval import UnknownFeature
+from stockfeatures.serving.errors import BadRequest, UnknownService
 
 _MAX_CACHED_PLANS = 256
 
@@ -87,7 +88,7 @@ class PlanResolver:
 
     def resolve(self, features: Sequence[str] | None = None, service: str | None = None) -> ReadPlan:
         if service and features:
-            raise UnknownFeature("ask for a feature service or a list of features, not both")
+            raise BadRequest("ask for a feature service or a list of features, not both")
         key = ("service", service) if service else ("features", tuple(features or ()))
         cached = self._plans.get(key)
         now = time.monotonic()
@@ -116,7 +117,8 @@ class PlanResolver:
         try:
             feature_service = self.store.get_feature_service(service, allow_cache=True)
         except Exception as error:  # Feast raises FeatureServiceNotFoundException
-            raise UnknownFeature(f"unknown feature service {service!r}") from error
+            known = ", ".join(sorted(s.name for s in self.store.list_feature_services()))
+            raise UnknownService(f"unknown feature service {service!r}; known services: {known}") from error
         views = self.online_views()
         columns: list[tuple[str, str]] = []
         passthrough = False
@@ -139,7 +141,7 @@ class PlanResolver:
                 try:
                     view, feature = spec_by_name(name).view, name
                 except KeyError as error:
-                    raise UnknownFeature(str(error).strip("\"'")) from None
+                    raise UnknownFeature(error.args[0] if error.args else str(error)) from None
             if view in self._odfvs and feature in self._odfvs[view]:
                 passthrough = True
             elif view not in views or feature not in views[view]:
