@@ -59,16 +59,25 @@ class WarehouseGuard:
         self._lock = threading.Lock()
         self._next_id = 0
 
+    def refuse_if_open(self, what: str) -> None:
+        """ServingUnavailable at once while the breaker keeps PostgreSQL out (cooling down,
+        or its one probe under way), before the caller waits on anything."""
+        if not self.breaker.would_allow():
+            self._refuse(what)
+
+    def _refuse(self, what: str) -> None:
+        metrics.ERRORS.labels("warehouse_unavailable").inc()
+        raise ServingUnavailable(
+            f"PostgreSQL is unavailable (its circuit breaker is open after a failure); {what} "
+            f"not attempted, retry in {self.breaker.cooldown_s:g} s")
+
     def call(self, what: str, function: Callable[..., T], *args, **kwargs) -> T:
         """Run function(*args, **kwargs) against the warehouse, or raise ServingUnavailable."""
         with self._lock:
             stuck = bool(self._in_flight)
         # While a call is still hanging (a frozen server), probes would only pile up threads.
-        if not self.breaker.allows() or (stuck and self.breaker.is_open):
-            metrics.ERRORS.labels("warehouse_unavailable").inc()
-            raise ServingUnavailable(
-                f"PostgreSQL is unavailable (its circuit breaker is open after a failure); {what} "
-                f"not attempted, retry in {self.breaker.cooldown_s:g} s")
+        if (stuck and self.breaker.is_open) or not self.breaker.allows():
+            self._refuse(what)
         for attempt in (1, 2):
             call_id = self._enter()
             try:
@@ -133,9 +142,10 @@ class CachedRow:
 class LatestRows:
     """Per-worker latest rows for the degraded tier (see module doc)."""
 
-    def __init__(self, guard: WarehouseGuard, recheck_s: float):
+    def __init__(self, guard: WarehouseGuard, recheck_s: float, lock_wait_s: float = 0.5):
         self.guard = guard
         self.recheck_s = recheck_s
+        self.lock_wait_s = lock_wait_s
         self._rows: dict[str, CachedRow] = {}
         self._fill_lock = threading.Lock()
 
@@ -158,7 +168,14 @@ class LatestRows:
         One fill runs at a time per worker; a caller that waited re-checks the cache first,
         so a burst of requests for the same missing tickers costs one query.
         """
-        with self._fill_lock:
+        self.guard.refuse_if_open("a latest-rows fill")
+        # A fill hung on a frozen server holds the lock: wait for it no longer than the
+        # guard's breaker needs to notice, then answer 503 instead of queueing.
+        if not self._fill_lock.acquire(timeout=self.lock_wait_s):
+            self.guard.refuse_if_open("a latest-rows fill")
+            raise ServingUnavailable("another latest-rows fill from PostgreSQL has not finished; "
+                                     "retry shortly")
+        try:
             found, missing = self.get(tickers, now_s)
             if not missing:
                 return found
@@ -167,6 +184,8 @@ class LatestRows:
             metrics.UPSTREAM_CALLS.labels("warehouse").inc()
             frame = self.guard.call("latest rows", self.guard.warehouse.latest_features, wanted)
             self._store(frame, wanted, window)
+        finally:
+            self._fill_lock.release()
         return {**found, **self.get(missing, now_s)[0]}
 
     def _store(self, frame: pd.DataFrame, wanted: list[str], window: SessionWindow) -> None:

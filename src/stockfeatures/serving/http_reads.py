@@ -75,7 +75,7 @@ def map_error(error: BaseException) -> Answer:
         return error_answer(422, "duplicate_feature", str(error))
     if isinstance(error, BadRequest | ValueError):
         return error_answer(422, "bad_request", str(error))
-    if isinstance(error, ServingUnavailable | REDIS_ERRORS | psycopg.OperationalError):
+    if isinstance(error, (ServingUnavailable, psycopg.OperationalError, *REDIS_ERRORS)):
         return error_answer(503, "unavailable", str(error))
     log.error("unexpected serving error", exc_info=error)
     return error_answer(500, "internal", f"{type(error).__name__}: {error}")

@@ -84,7 +84,8 @@ class FeatureServer(MissPath):
                                self.options.negative_ttl_s)
         self.breaker = CircuitBreaker(self.options.breaker_cooldown_s)
         self.warehouse_guard = WarehouseGuard(warehouse, self.options.breaker_cooldown_s)
-        self.latest_rows = LatestRows(self.warehouse_guard, self.options.negative_ttl_s)
+        self.latest_rows = LatestRows(self.warehouse_guard, self.options.negative_ttl_s,
+                                      self.options.pg_timeout_s)
         self.lazy = LazyCompute(store, warehouse, benchmark)
         self._served: dict[str, None] = {}
         self._hits = metrics.REQUESTS.labels(ONLINE, "hit")
