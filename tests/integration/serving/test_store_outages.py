@@ -41,11 +41,11 @@ def fault_server(own_postgres, private_redis, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         stack = build_stack("prod", tmp_path_factory.mktemp("outage_stack"), monkeypatch,
                             own_postgres.dsn, private_redis.url)
-        with serve_process(stack, tmp_path_factory.mktemp("outage_metrics"), workers=1,
-                           STOCKFEATURES_SERVING_BREAKER_COOLDOWN_S="0.3",
-                           STOCKFEATURES_SERVING_READ_TIMEOUT_S=str(READ_TIMEOUT_S)) as port:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-                yield client
+        server = serve_process(stack, tmp_path_factory.mktemp("outage_metrics"), workers=1,
+                               STOCKFEATURES_SERVING_BREAKER_COOLDOWN_S="0.3",
+                               STOCKFEATURES_SERVING_READ_TIMEOUT_S=str(READ_TIMEOUT_S))
+        with server as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            yield client
 
 
 def _read(client: httpx.Client, *tickers: str) -> tuple[httpx.Response, float]:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from stockfeatures.client import ClientOptions, FeatureClient, FeatureClientError, FeaturesUnavailable
+from stockfeatures.client import (
+    ClientOptions,
+    FeatureClient,
+    FeatureClientError,
+    FeaturesUnavailable,
+)
 
 ANSWER = {"results": [{"values": ["AAPL"], "statuses": ["PRESENT"], "event_timestamps": ["1970-01-01T00:00:00Z"]},
                       {"values": [0.01], "statuses": ["PRESENT"], "event_timestamps": ["2025-06-30T20:00:00Z"],
