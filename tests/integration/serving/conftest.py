@@ -249,8 +249,6 @@ def own_postgres() -> Iterator[PgCluster]:
         yield cluster
     finally:
         cluster.thaw()
-        try:
+        with suppress(subprocess.CalledProcessError):  # already stopped by the test
             cluster.kill()
-        except subprocess.CalledProcessError:
-            pass  # already stopped by the test
         shutil.rmtree(directory, ignore_errors=True)
