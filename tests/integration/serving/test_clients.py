@@ -86,3 +86,17 @@ def test_in_process_api_get_features_and_warm_cache(stack):
     assert warmed == 2
     assert aapl["ret_1d"].status == "PRESENT" and aapl["ret_1d"].source == "online"
     assert aapl["ret_1d"].age_s > 0
+
+
+def test_live_strategy_example_trades_through_the_client(base_url):
+    import subprocess
+    import sys
+
+    from tests.integration.serving.conftest import REPO
+
+    out = subprocess.run([sys.executable, str(REPO / "examples" / "live_strategy.py"), "--url", base_url,
+                          "--tickers", "AAPL", "MSFT", "NVDA", "--top", "2"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert all(ticker in out for ticker in ("AAPL", "MSFT", "NVDA"))
+    # The server runs on the real clock, so the stack's 2025 values are stale: nothing traded.
+    assert "0 positions" in out and "3 tickers not fresh (not traded)" in out
