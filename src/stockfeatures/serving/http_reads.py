@@ -113,11 +113,10 @@ async def online_features(runner: ReadRunner, raw: bytes) -> Answer:
         parsed = feast_json.parse_request(body)
         order = [validate_ticker(t) for t in parsed.tickers]
         tickers = server.validate(order)
-        plan = server.plans.resolve(parsed.features, parsed.service)
-        if plan.passthrough:
+        plan, lookup = await runner.run(resolve_and_read, server, parsed.features, parsed.service, tickers)
+        if lookup is None:
             payload = await runner.run(feast_passthrough, server, parsed)
             return Answer(200, orjson.dumps(payload), TIER_WAREHOUSE)
-        lookup = await runner.run(server.read, plan, tickers)
         return Answer(200, orjson.dumps(feast_json.render(lookup.response(), plan, parsed, order)),
                       lookup.tier)
     except Exception as error:  # mapped to 4xx for bad input, 503 for outages
@@ -140,10 +139,9 @@ async def ticker_features(runner: ReadRunner, ticker: str, params: dict[str, str
             tier = TIER_WAREHOUSE
         else:
             names = server.validate([ticker])
-            plan = server.plans.resolve(features, service)
-            if plan.passthrough:
+            _, lookup = await runner.run(resolve_and_read, server, features, service, names)
+            if lookup is None:
                 raise BadRequest("on-demand features need request data: use POST /get-online-features")
-            lookup = await runner.run(server.read, plan, names)
             response, tier = lookup.response(), lookup.tier
     except Exception as error:
         return map_error(error)
@@ -155,6 +153,17 @@ async def ticker_features(runner: ReadRunner, ticker: str, params: dict[str, str
                                          "detail": f"no features for ticker {item['ticker']!r} {known}"}),
                       tier)
     return Answer(200, orjson.dumps(item), tier)
+
+
+def resolve_and_read(server: FeatureServer, features, service, tickers: list[str]):
+    """(plan, lookup) in one thread hop; lookup None for on-demand views (Feast's job).
+
+    Resolving runs here, not on the loop: a request shape seen for the first time asks
+    Feast's registry, which may go to PostgreSQL (SQL registry)."""
+    plan = server.plans.resolve(features, service)
+    if plan.passthrough:
+        return plan, None
+    return plan, server.read(plan, tickers)
 
 
 def feast_passthrough(server: FeatureServer, parsed: feast_json.OnlineRequest) -> dict:
