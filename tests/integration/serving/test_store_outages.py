@@ -150,3 +150,25 @@ def test_postgres_restart_breaks_no_request(fault_server, own_postgres):
         if answer.status_code == 200:
             assert answer.json()["features"] == before.json()["features"]
     assert statuses == [200] * 20, statuses
+
+
+def test_frozen_redis_sends_reads_to_the_degraded_tier_and_back(fault_server, private_redis):
+    import os
+    import signal
+
+    client = fault_server
+    _until(lambda: _read(client, "AAPL")[0].headers.get("x-stockfeatures-tier") == "online")
+    online, _ = _read(client, "AAPL")
+    os.kill(private_redis.process.pid, signal.SIGSTOP)
+    try:
+        first, first_s = _read(client, "AAPL")  # pays Redis's socket timeout once, then the breaker
+        assert first.status_code == 200 and _values(first) == _values(online)
+        cached, cached_s = _read(client, "AAPL")
+        assert cached.headers["x-stockfeatures-tier"] == "cache"
+        side = _side_routes_answer(client)
+    finally:
+        os.kill(private_redis.process.pid, signal.SIGCONT)
+    back_s = _until(lambda: _read(client, "AAPL")[0].headers.get("x-stockfeatures-tier") == "online")
+    print(f"\nRedis frozen: first read {first_s * 1000:.0f} ms (socket timeout), then "
+          f"{cached_s * 1000:.1f} ms from the degraded tier; /health {side['/health'] * 1000:.0f} ms, "
+          f"/metrics {side['/metrics'] * 1000:.0f} ms; online again {back_s:.2f} s after SIGCONT")
