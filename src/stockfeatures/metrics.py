@@ -61,19 +61,27 @@ FEATURE_AGE_SECONDS = Histogram(
     "Age of served values: request time minus the oldest event_timestamp among a ticker's values",
     buckets=(3600, 6 * 3600, 86400, 2 * 86400, 3 * 86400, 4 * 86400, 7 * 86400, 30 * 86400),
 )
-# Each worker records its start, one series per pid ("all"): every process that imports this
-# module also holds a 0 here, so the cost collector takes the earliest non-zero value.
-SERVER_START = Gauge(
-    "stockfeatures_server_start_time_seconds",
-    "Unix time each serving worker started",
-    multiprocess_mode="all",
-)
+# Each serving worker records its start, one series per pid ("all"). The gauge is created
+# only by mark_server_start: in multiprocess mode a gauge writes a 0 for its process as
+# soon as it exists, which /metrics would show as a worker "started" at 1970.
+_SERVER_START: Gauge | None = None
+
+# The cost extrapolates the upstream call rate over at least this long: five calls in a
+# first minute are not $258 a month.
+MIN_COST_WINDOW_S = 3600.0
 
 COST_METRIC = "stockfeatures_estimated_monthly_cost_usd"
 
 
 def mark_server_start() -> None:
-    SERVER_START.set(time.time())
+    global _SERVER_START
+    if _SERVER_START is None:
+        _SERVER_START = Gauge(
+            "stockfeatures_server_start_time_seconds",
+            "Unix time each serving worker started",
+            multiprocess_mode="all",
+        )
+    _SERVER_START.set(time.time())
 
 
 def upstream_call_price_usd() -> float:
@@ -88,10 +96,14 @@ def upstream_call_price_usd() -> float:
 
 
 def monthly_cost(upstream_calls: float, uptime_seconds: float, price_per_call: float) -> float:
-    """Upstream spend per 30 days if the rate seen since start continues."""
+    """Upstream spend per 30 days if the rate seen since start continues.
+
+    The rate is taken over max(uptime, MIN_COST_WINDOW_S): a burst of fills right after
+    start-up (warm-up misses) would otherwise extrapolate to an absurd monthly figure.
+    """
     if uptime_seconds <= 0:
         return 0.0
-    return upstream_calls / uptime_seconds * SECONDS_PER_MONTH * price_per_call
+    return upstream_calls / max(uptime_seconds, MIN_COST_WINDOW_S) * SECONDS_PER_MONTH * price_per_call
 
 
 class _CostCollector:

@@ -1,4 +1,4 @@
-"""A circuit breaker around Redis: after a failure, stop waiting on it for a cooldown.
+"""A circuit breaker around a store (Redis, PostgreSQL): after a failure, stop waiting on it for a cooldown.
 
 Without it every request during an outage pays a connect timeout before falling back.
 After the cooldown one caller probes; success closes the breaker, failure reopens it, so
@@ -35,6 +35,13 @@ class CircuitBreaker:
                 return False
             self._probing = True
             return True
+
+    def would_allow(self) -> bool:
+        """allows() without taking the probe: for a caller deciding whether to wait at all."""
+        opened_at = self._opened_at
+        if opened_at is None:
+            return True
+        return not self._probing and self.clock() - opened_at >= self.cooldown_s
 
     def record_success(self) -> None:
         if self._opened_at is not None or self._probing:

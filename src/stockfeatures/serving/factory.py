@@ -39,6 +39,17 @@ def fail_fast_feast_redis(store: FeatureStore, timeout_s: float) -> None:
     client.set_retry(Retry(NoBackoff(), 1))
 
 
+def serving_warehouse(settings: Settings, options: ServingOptions):
+    """The profile's warehouse; for PostgreSQL with short waits (pg_timeout_s) so a down
+    server costs a read a bounded wait instead of psycopg_pool's default 30 s."""
+    if settings.profile == "local":
+        return open_warehouse(settings)
+    from stockfeatures.storage.postgres_warehouse import PostgresWarehouse
+
+    return PostgresWarehouse(settings.pg_dsn, wait_timeout_s=options.pg_timeout_s,
+                             connect_timeout_s=options.pg_timeout_s)
+
+
 def open_feature_server(
     settings: Settings,
     options: ServingOptions | None = None,
@@ -49,7 +60,7 @@ def open_feature_server(
     fail_fast_feast_redis(store, options.redis_timeout_s)
     return FeatureServer(
         store,
-        open_warehouse(settings),
+        serving_warehouse(settings, options),
         serving_redis(settings.redis_url, options.redis_timeout_s),
         benchmark=settings.benchmark_ticker,
         options=options,

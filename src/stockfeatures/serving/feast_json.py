@@ -51,23 +51,34 @@ def parse_request(body: object) -> OnlineRequest:
         raise BadRequest(f"'entities' must contain {ENTITY!r}: the only entity of this feature store")
     if not isinstance(tickers, list):
         raise BadRequest(f"'entities.{ENTITY}' must be a list of ticker strings")
-    features = body.get("features") or None
-    service = body.get("feature_service") or None
+    features = body.get("features")
+    service = body.get("feature_service")
     if features is not None and (
         not isinstance(features, list) or not all(isinstance(f, str) for f in features)
     ):
         raise BadRequest("'features' must be a list of feature references (strings)")
     if service is not None and not isinstance(service, str):
         raise BadRequest("'feature_service' must be a string")
+    features, service = features or None, service or None
     if features and service:
         raise BadRequest("give 'features' or 'feature_service', not both")
     if not features and not service:
         raise BadRequest("give 'features' (a list of feature references) or 'feature_service'")
     return OnlineRequest(
         tickers, features, service,
-        bool(body.get("full_feature_names", False)), bool(body.get("include_sources", False)),
+        _flag(body, "full_feature_names"), _flag(body, "include_sources"),
         body,
     )
+
+
+def _flag(body: dict, name: str) -> bool:
+    """A JSON boolean; "no" or 0 would otherwise read as true (or false) by accident."""
+    value = body.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadRequest(f"'{name}' must be true or false, got {value!r}")
+    return value
 
 
 def _status(ticker_status: str, value: float | None) -> str:

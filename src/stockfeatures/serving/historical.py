@@ -7,6 +7,7 @@ from feast import FeatureStore
 
 from stockfeatures import metrics
 from stockfeatures.retrieval import historical_features
+from stockfeatures.serving.errors import BadRequest
 from stockfeatures.serving.plan import ReadPlan
 from stockfeatures.serving.response import (
     HISTORICAL,
@@ -17,6 +18,31 @@ from stockfeatures.serving.response import (
     TickerFeatures,
 )
 from stockfeatures.storage.warehouse import Warehouse
+
+# The stores keep epoch-based times; nothing is known before this instant.
+EARLIEST_AS_OF = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def checked_as_of(as_of: object) -> pd.Timestamp:
+    """as_of as a UTC Timestamp, or BadRequest naming what is wrong with it.
+
+    pandas parses "0001-01-01T00:00:00Z" (second resolution) and Feast's join then
+    overflows; such instants are rejected here with the range the stores cover.
+    """
+    text = as_of if isinstance(as_of, str) else repr(as_of)
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError, OverflowError):
+        raise BadRequest(f"as_of {text!r} is not an ISO 8601 timestamp, e.g. 2025-06-30T20:00:00Z") from None
+    if stamp is pd.NaT:
+        raise BadRequest(f"as_of {text!r} is not a timestamp")
+    if stamp.tzinfo is None:
+        raise BadRequest(f"as_of {text!r} has no timezone; write e.g. 2025-06-30T20:00:00Z")
+    stamp = stamp.tz_convert("UTC")
+    if stamp < EARLIEST_AS_OF:
+        raise BadRequest(f"as_of {text!r} is before 1970-01-01T00:00:00Z, the earliest instant "
+                         "the feature stores hold")
+    return stamp.as_unit("ns") if stamp.year < 2262 else stamp
 
 
 def historical_response(store: FeatureStore, warehouse: Warehouse, plan: ReadPlan, tickers: list[str],

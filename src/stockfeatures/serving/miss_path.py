@@ -15,7 +15,6 @@ import pandas as pd
 import redis
 
 from stockfeatures import metrics
-from stockfeatures.serving.errors import ServingUnavailable
 from stockfeatures.serving.freshness import SessionWindow
 from stockfeatures.serving.online_reader import OnlineRows
 from stockfeatures.serving.plan import ReadPlan
@@ -29,6 +28,7 @@ from stockfeatures.serving.response import (
 )
 
 if TYPE_CHECKING:
+    from stockfeatures.serving.degraded import WarehouseGuard
     from stockfeatures.serving.lazy_compute import LazyCompute
     from stockfeatures.serving.locks import FillLocks
     from stockfeatures.serving.online_reader import OnlineReader
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 # How long a worker trusts a "checked this session" marker it read, before asking Redis again.
 MARKER_MEMO_S = 1.0
+
+# Which tier answered a request (the x-stockfeatures-tier header): the online store, this
+# worker's latest-rows cache, or the warehouse itself (a cache fill, a lazy fill).
+TIER_ONLINE, TIER_CACHE, TIER_WAREHOUSE = "online", "cache", "warehouse"
 
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
 
@@ -53,6 +57,7 @@ class Lookup:
     results: dict[str, TickerFeatures] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
     online: OnlineRows = field(default_factory=dict)
+    tier: str = TIER_ONLINE
 
     def response(self) -> FeatureResponse:
         return FeatureResponse(self.plan.feature_names, [self.results[t] for t in self.tickers])
@@ -66,6 +71,7 @@ class MissPath:
     lazy: LazyCompute
     plans: PlanResolver
     options: ServingOptions
+    warehouse_guard: WarehouseGuard
     _marker_memo: dict[tuple[str, int], tuple[str, float]]
     _marker_memo_s: float
 
@@ -167,11 +173,8 @@ class MissPath:
                 owned = list(tokens)
             if not owned:
                 return
-            try:
-                found = self.lazy.find(owned, expected)
-            except Exception as error:
-                metrics.ERRORS.labels("warehouse_unavailable").inc()
-                raise ServingUnavailable(f"cannot fill {owned}: warehouse read failed: {error}") from error
+            lookup.tier = TIER_WAREHOUSE
+            found = self.warehouse_guard.call(f"filling {owned}", self.lazy.find, owned, expected)
             try:
                 self.lazy.write_online(found.rows, self.plans.online_views())
             except REDIS_ERRORS as error:

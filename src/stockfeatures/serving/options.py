@@ -20,7 +20,15 @@ class ServingOptions:
     warehouse itself. negative_ttl_s: how long "no newer data for this ticker" is remembered,
     so stale or unknown tickers do not send every request to the warehouse.
     redis_timeout_s: socket timeout of serving's Redis calls (a hung Redis trips the breaker).
-    breaker_cooldown_s: how long the breaker keeps Redis out after a failure before probing.
+    breaker_cooldown_s: how long a breaker (Redis's, PostgreSQL's) keeps its store out after a
+    failure before one probe.
+    read_timeout_s: the longest a read waits for an answer; past it the answer is 503, so a
+    frozen store never holds a trading loop longer than this.
+    pg_timeout_s: how long a warehouse read waits for a pooled connection (and libpq's
+    connect limit, rounded up to whole seconds) before counting as a PostgreSQL failure.
+    health_timeout_s: the longest /health waits for its store probes.
+    max_body_bytes: the largest request body accepted; larger ones get 413 unread.
+    read_threads: worker threads per process that run reads (the event loop never waits).
     """
 
     max_batch: int = 500
@@ -30,6 +38,11 @@ class ServingOptions:
     redis_timeout_s: float = 0.25
     breaker_cooldown_s: float = 1.0
     registry_refresh_s: float = 60.0
+    read_timeout_s: float = 1.0
+    pg_timeout_s: float = 0.5
+    health_timeout_s: float = 0.08
+    max_body_bytes: int = 1_000_000
+    read_threads: int = 16
 
 
 _ENV = {
@@ -40,6 +53,11 @@ _ENV = {
     "redis_timeout_s": ("STOCKFEATURES_SERVING_REDIS_TIMEOUT_S", float),
     "breaker_cooldown_s": ("STOCKFEATURES_SERVING_BREAKER_COOLDOWN_S", float),
     "registry_refresh_s": ("STOCKFEATURES_SERVING_REGISTRY_REFRESH_S", float),
+    "read_timeout_s": ("STOCKFEATURES_SERVING_READ_TIMEOUT_S", float),
+    "pg_timeout_s": ("STOCKFEATURES_SERVING_PG_TIMEOUT_S", float),
+    "health_timeout_s": ("STOCKFEATURES_SERVING_HEALTH_TIMEOUT_S", float),
+    "max_body_bytes": ("STOCKFEATURES_SERVING_MAX_BODY_BYTES", int),
+    "read_threads": ("STOCKFEATURES_SERVING_READ_THREADS", int),
 }
 
 

@@ -4,10 +4,16 @@ Feast resolves refs against the registry on every get_online_features call; for 
 asking for the same service thousands of times a second that lookup is most of the cost.
 Here a resolution is cached per request shape and re-resolved after `refresh_s`, so a
 `feast apply` is picked up within that interval without a restart.
+
+Re-resolution runs in a background thread while requests keep the plan they have (stale
+while revalidate): refreshing Feast's registry (a SQL registry is read from PostgreSQL and
+deserialized) took about 1.1 s on a busy 2-core box, and done inline it stalled every
+request behind it, the two 1.1 s outliers of issue 11's explicit-features benchmark.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -18,6 +24,9 @@ from feast.infra.online_stores.helpers import _mmh3
 
 from stockfeatures.features.spec import FEATURE_NAMES, spec_by_name
 from stockfeatures.retrieval import UnknownFeature
+from stockfeatures.serving.errors import BadRequest, UnknownService
+
+log = logging.getLogger(__name__)
 
 _MAX_CACHED_PLANS = 256
 
@@ -84,39 +93,78 @@ class PlanResolver:
         self._odfvs: dict[str, set[str]] = {}
         self._views_loaded_at = float("-inf")
         self._lock = threading.Lock()
+        self._refreshing: set[object] = set()
 
     def resolve(self, features: Sequence[str] | None = None, service: str | None = None) -> ReadPlan:
         if service and features:
-            raise UnknownFeature("ask for a feature service or a list of features, not both")
+            raise BadRequest("ask for a feature service or a list of features, not both")
         key = ("service", service) if service else ("features", tuple(features or ()))
         cached = self._plans.get(key)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < self.refresh_s:
+        if cached is not None:
+            if now - cached[0] >= self.refresh_s:
+                self._in_background(key, lambda: self._store(key, self._resolve(features, service)))
             return cached[1]
-        plan = self._resolve_service(service) if service else self._resolve_features(features)
+        return self._store(key, self._resolve(features, service))
+
+    def _resolve(self, features: Sequence[str] | None, service: str | None) -> ReadPlan:
+        return self._resolve_service(service) if service else self._resolve_features(features)
+
+    def _store(self, key: object, plan: ReadPlan) -> ReadPlan:
         with self._lock:
             if len(self._plans) >= _MAX_CACHED_PLANS:
                 self._plans.clear()
-            self._plans[key] = (now, plan)
+            self._plans[key] = (time.monotonic(), plan)
         return plan
+
+    def _in_background(self, key: object, refresh) -> None:
+        """Run refresh once per key at a time in a daemon thread; a failure (a removed
+        feature, the registry unreachable) keeps the old plan and is retried next time."""
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def run() -> None:
+            try:
+                refresh()
+            except Exception as error:  # the plan in use stays valid until a refresh works
+                log.warning("registry refresh failed, keeping the current plan: %s", error)
+                with self._lock:  # retry after another interval, not on every request
+                    cached = self._plans.get(key)
+                    if cached is not None:
+                        self._plans[key] = (time.monotonic(), cached[1])
+                    elif key == "views":
+                        self._views_loaded_at = time.monotonic()
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=run, name="plan-refresh", daemon=True).start()
 
     def online_views(self) -> dict[str, set[str]]:
         """Feature views served online and their features (refreshed with the plans)."""
-        now = time.monotonic()
-        if now - self._views_loaded_at >= self.refresh_s:
-            views = {v.name: {f.name for f in v.features}
-                     for v in self.store.list_feature_views(allow_cache=True) if v.online}
-            odfvs = {v.name: {f.name for f in v.features}
-                     for v in self.store.list_on_demand_feature_views(allow_cache=True)}
-            with self._lock:
-                self._views, self._odfvs, self._views_loaded_at = views, odfvs, now
+        if self._views_loaded_at == float("-inf"):
+            self._load_views()
+        elif time.monotonic() - self._views_loaded_at >= self.refresh_s:
+            self._in_background("views", self._load_views)
         return self._views
+
+    def _load_views(self) -> None:
+        now = time.monotonic()
+        views = {v.name: {f.name for f in v.features}
+                 for v in self.store.list_feature_views(allow_cache=True) if v.online}
+        odfvs = {v.name: {f.name for f in v.features}
+                 for v in self.store.list_on_demand_feature_views(allow_cache=True)}
+        with self._lock:
+            self._views, self._odfvs, self._views_loaded_at = views, odfvs, now
 
     def _resolve_service(self, service: str) -> ReadPlan:
         try:
             feature_service = self.store.get_feature_service(service, allow_cache=True)
         except Exception as error:  # Feast raises FeatureServiceNotFoundException
-            raise UnknownFeature(f"unknown feature service {service!r}") from error
+            known = ", ".join(sorted(s.name for s in self.store.list_feature_services()))
+            raise UnknownService(f"unknown feature service {service!r}; known services: {known}") from error
         views = self.online_views()
         columns: list[tuple[str, str]] = []
         passthrough = False
@@ -139,7 +187,7 @@ class PlanResolver:
                 try:
                     view, feature = spec_by_name(name).view, name
                 except KeyError as error:
-                    raise UnknownFeature(str(error).strip("\"'")) from None
+                    raise UnknownFeature(error.args[0] if error.args else str(error)) from None
             if view in self._odfvs and feature in self._odfvs[view]:
                 passthrough = True
             elif view not in views or feature not in views[view]:

@@ -4,7 +4,9 @@ Read-through over Feast's online store: a fresh value (by the trading calendar) 
 a stale or missing one goes to the miss path, where exactly one caller per ticker (Redis
 lock) fills it from the warehouse or stored prices and writes it back through Feast while
 the others wait for that result. When Redis fails, a circuit breaker sends reads to the
-warehouse's latest rows (source=offline) until a probe finds Redis back.
+degraded tier (serving.degraded: a per-worker copy of the warehouse's latest rows,
+source=offline) until a probe finds Redis back; PostgreSQL has a breaker of its own.
+Everything here may wait on a network: the HTTP layer runs it in threads, under a deadline.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from stockfeatures import metrics
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.retrieval import UnknownFeature
 from stockfeatures.serving.breaker import CircuitBreaker
-from stockfeatures.serving.errors import BatchTooLarge, ServingUnavailable
+from stockfeatures.serving.degraded import MAX_WARM_TICKERS, CachedRow, LatestRows, WarehouseGuard
+from stockfeatures.serving.errors import BatchTooLarge
 from stockfeatures.serving.freshness import Clock, FreshnessClock, utc_now
-from stockfeatures.serving.historical import historical_response
+from stockfeatures.serving.historical import checked_as_of, historical_response
 from stockfeatures.serving.lazy_compute import LazyCompute
 from stockfeatures.serving.locks import FillLocks
 from stockfeatures.serving.miss_path import (  # noqa: F401  (MARKER_MEMO_S: public)
     MARKER_MEMO_S,
     REDIS_ERRORS,
+    TIER_CACHE,
+    TIER_WAREHOUSE,
     Lookup,
     MissPath,
 )
@@ -78,7 +83,11 @@ class FeatureServer(MissPath):
         self.locks = FillLocks(redis_client, store.project, self.options.lock_ttl_ms,
                                self.options.negative_ttl_s)
         self.breaker = CircuitBreaker(self.options.breaker_cooldown_s)
+        self.warehouse_guard = WarehouseGuard(warehouse, self.options.breaker_cooldown_s)
+        self.latest_rows = LatestRows(self.warehouse_guard, self.options.negative_ttl_s,
+                                      self.options.pg_timeout_s)
         self.lazy = LazyCompute(store, warehouse, benchmark)
+        self._served: dict[str, None] = {}
         self._hits = metrics.REQUESTS.labels(ONLINE, "hit")
         self._marker_memo: dict[tuple[str, int], tuple[str, float]] = {}
         self._marker_memo_s = min(MARKER_MEMO_S, self.options.negative_ttl_s / 10)
@@ -101,21 +110,25 @@ class FeatureServer(MissPath):
         names = self.validate(tickers)
         plan = self.plans.resolve(features, service)
         if as_of is not None:
-            stamp = pd.Timestamp(as_of)
-            if stamp.tzinfo is None:
-                raise ValueError(f"as_of {as_of!r} has no timezone; pass a UTC-aware timestamp")
+            stamp = checked_as_of(as_of)
             if stamp < pd.Timestamp(self.freshness.clock()):
-                return historical_response(self.store, self.warehouse, plan, names,
-                                           stamp.tz_convert("UTC"))
+                return self.warehouse_guard.call(
+                    "as_of read", historical_response, self.store, self.warehouse, plan, names, stamp)
         if plan.passthrough:
             raise UnknownFeature(
                 "on-demand feature views need request data: use POST /get-online-features "
                 "or FeatureStore.get_online_features for them"
             )
-        lookup = self.read_online(plan, names)
+        return self.read(plan, names).response()
+
+    def read(self, plan: ReadPlan, tickers: list[str]) -> Lookup:
+        """The whole online read of validated tickers: hits, settled misses, fills, fallback."""
+        lookup = self.read_online(plan, tickers)
         if lookup.misses:
-            self.resolve_misses(lookup)
-        return lookup.response()
+            self.serve_checked_misses(lookup)
+            if lookup.misses:
+                self.resolve_misses(lookup)
+        return lookup
 
     def validate(self, tickers: str | Sequence[str]) -> list[str]:
         names = validate_tickers(tickers)
@@ -154,6 +167,8 @@ class FeatureServer(MissPath):
                 lookup.misses.append(ticker)
         if hits:
             self._hits.inc(hits)
+            if len(self._served) < MAX_WARM_TICKERS:
+                self._served.update(dict.fromkeys(t for t in tickers if t in lookup.results))
         lookup.online = online
         return lookup
 
@@ -172,21 +187,31 @@ class FeatureServer(MissPath):
     # -- warehouse-backed answers -----------------------------------------------------------
 
     def _serve_from_warehouse(self, lookup: Lookup, tickers: list[str], outcome: str) -> None:
-        metrics.UPSTREAM_CALLS.labels("warehouse").inc()
-        try:
-            rows = self.warehouse.latest_features(tickers)
-        except Exception as error:
-            metrics.ERRORS.labels("warehouse_unavailable").inc()
-            raise ServingUnavailable(
-                f"online store unavailable and warehouse read failed: {error}"
-            ) from error
-        rows = rows.drop_duplicates("ticker", keep="last").set_index("ticker", drop=False)
+        """The degraded tier: latest rows from this worker's cache, filled in one batch."""
+        found, missing = self.latest_rows.get(tickers, lookup.now_s)
+        tier = TIER_CACHE
+        if missing:
+            # During an outage, warm every ticker this worker served in the same query.
+            also = list(self._served) if outcome == "fallback" else ()
+            found = {**found, **self.latest_rows.fill(missing, lookup.window, lookup.now_s, also)}
+            tier = TIER_WAREHOUSE
+        if lookup.tier != TIER_WAREHOUSE:
+            lookup.tier = tier
         for ticker in tickers:
-            if ticker not in rows.index:
+            row = found.get(ticker)
+            if row is None or row.values is None:
                 lookup.results[ticker] = self._unknown(lookup, ticker)
                 continue
             metrics.REQUESTS.labels(OFFLINE, outcome).inc()
-            lookup.results[ticker] = self._from_row(lookup, rows.loc[ticker], OFFLINE)
+            lookup.results[ticker] = self._from_cached(lookup, ticker, row)
+
+    def _from_cached(self, lookup: Lookup, ticker: str, row: CachedRow) -> TickerFeatures:
+        stamp = row.event_time_s
+        values = {feature: FeatureValue(row.values.get(feature), stamp, OFFLINE)
+                  for _, feature in lookup.plan.columns}
+        metrics.FEATURE_AGE_SECONDS.observe(lookup.now_s - stamp)
+        status = FRESH if stamp >= lookup.window.expected_close_s else STALE
+        return TickerFeatures(ticker, status, values)
 
     def _from_row(self, lookup: Lookup, row: pd.Series, source: str) -> TickerFeatures:
         stamp = pd.Timestamp(row["event_timestamp"]).timestamp()

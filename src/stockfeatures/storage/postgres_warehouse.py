@@ -75,9 +75,12 @@ def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
 class PostgresWarehouse(VersionedTables):
     """Warehouse over a PostgreSQL DSN; open lazily, close() (or `with`) to release the pool."""
 
-    def __init__(self, dsn: str, *, max_connections: int = 4):
+    def __init__(self, dsn: str, *, max_connections: int = 4, wait_timeout_s: float = 30.0,
+                 connect_timeout_s: float | None = None):
         self.dsn = dsn
         self._max_connections = max_connections
+        self._wait_timeout_s = wait_timeout_s
+        self._connect_timeout_s = connect_timeout_s
         self._pool = None
 
     def __enter__(self) -> PostgresWarehouse:
@@ -93,7 +96,9 @@ class PostgresWarehouse(VersionedTables):
 
     def _connection(self):
         if self._pool is None:
-            self._pool = open_pool(self.dsn, max_size=self._max_connections)
+            self._pool = open_pool(self.dsn, max_size=self._max_connections,
+                                   timeout=self._wait_timeout_s,
+                                   connect_timeout=self._connect_timeout_s)
         return self._pool.connection()
 
     def migrate(self) -> MigrationReport:

@@ -59,7 +59,7 @@ def free_port() -> int:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """Stop a process group this fixture started (serve.sh may fork uvicorn workers)."""
+    """Stop a process group this fixture started (serve.sh may fork granian workers)."""
     if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)

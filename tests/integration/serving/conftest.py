@@ -11,10 +11,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -136,18 +137,21 @@ def _server_environment(stack, metrics_dir: Path, **extra: str) -> dict[str, str
 
 @contextmanager
 def serve_process(stack, metrics_dir: Path, workers: int, **extra_env: str) -> Iterator[int]:
-    """The real server process (infra/serve.sh, production HTTP protocol) on a free port,
-    ready when /health answers; yields the port and stops the whole process group."""
+    """The real server process (infra/serve.sh, granian) on a free port, ready when /health
+    answers; yields the port and stops the whole process group. Its output goes to a log
+    file beside metrics_dir (printed path), read by the start-up line test."""
     port = free_port()
+    log_path = metrics_dir.parent / f"{metrics_dir.name}-server.log"
+    log_file = log_path.open("wb")
     process = subprocess.Popen(
         [str(REPO / "infra" / "serve.sh"), "--port", str(port), "--workers", str(workers)],
         env=_server_environment(stack, metrics_dir, **extra_env), cwd=REPO,
-        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, stdout=log_file, stderr=subprocess.STDOUT,
     )
     try:
         for _ in range(600):
             if process.poll() is not None:
-                pytest.fail(f"server exited: {process.stdout.read().decode()[-3000:]}")
+                pytest.fail(f"server exited: {log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
@@ -162,6 +166,8 @@ def serve_process(stack, metrics_dir: Path, workers: int, **extra_env: str) -> I
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        log_file.close()
+        print(f"server log: {log_path}")
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +175,80 @@ def one_worker_server(stack, tmp_path_factory):
     """One worker of the real server; yields its (host, port)."""
     with serve_process(stack, tmp_path_factory.mktemp("metrics"), workers=1) as port:
         yield "127.0.0.1", port
+
+
+PG_BIN = Path(os.environ.get("STOCKFEATURES_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """initdb refuses to run as root; run the cluster as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+class PgCluster:
+    """A PostgreSQL cluster of our own (initdb + pg_ctl on a free port) that a fault test
+    may stop, kill, freeze (SIGSTOP) and thaw; nothing else uses it."""
+
+    def __init__(self, directory: Path):
+        self.directory, self.port = directory, free_port()
+        self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._frozen: list[int] = []
+
+    def _pg_ctl(self, *args: str) -> None:
+        command = [str(PG_BIN / "pg_ctl"), "-D", str(self.directory / "data"), *args]
+        subprocess.run(_as_postgres(command), check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(self.directory / "data"),
+                                     "-U", "postgres", "--auth=trust", "--no-sync"]),
+                       check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-o", options, "-l", str(self.directory / "server.log"), "-w", "start")
+
+    def kill(self) -> None:
+        self._pg_ctl("-m", "immediate", "-w", "stop")
+
+    def _processes(self) -> list[int]:
+        postmaster = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> None:
+        self._frozen = self._processes()
+        for pid in self._frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._frozen:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self._frozen = []
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[PgCluster]:
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail(f"PostgreSQL server binaries not found in {PG_BIN}; set STOCKFEATURES_PG_BIN")
+    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
+    directory = Path(tempfile.mkdtemp(prefix="sf_serving_pg_"))
+    cluster = PgCluster(directory)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.thaw()
+        with suppress(subprocess.CalledProcessError):  # already stopped by the test
+            cluster.kill()
+        shutil.rmtree(directory, ignore_errors=True)

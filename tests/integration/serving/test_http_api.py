@@ -103,7 +103,8 @@ def test_bad_input_gets_a_4xx_that_names_the_problem(client, method, kwargs, sta
 
 def test_health_reports_both_stores(client):
     payload = client.get("/health").json()
-    assert payload == {"status": "ok", "redis": "ok", "postgres": "ok", "circuit_breaker": "closed"}
+    assert payload == {"status": "ok", "redis": "ok", "postgres": "ok", "circuit_breaker": "closed",
+                       "postgres_circuit_breaker": "closed"}
 
 
 def test_health_is_degraded_when_redis_is_unreachable(stack):

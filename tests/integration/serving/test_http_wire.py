@@ -1,5 +1,5 @@
 """The real server's wire behaviour: every response leaves whole, HEAD included, and a
-keep-alive connection keeps serving after it (the one-write-per-response transport)."""
+keep-alive connection keeps serving after it (granian, the production server)."""
 
 from __future__ import annotations
 

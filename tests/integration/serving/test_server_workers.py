@@ -1,4 +1,4 @@
-"""The real server (infra/serve.sh, 2 uvicorn workers): metrics add up across processes."""
+"""The real server (infra/serve.sh, 2 granian workers): metrics add up across processes."""
 
 from __future__ import annotations
 
@@ -43,3 +43,17 @@ def test_metrics_count_every_request_of_every_worker(running_server):
     cost = [s.value for s in samples if s.name == "stockfeatures_estimated_monthly_cost_usd"]
     assert cost and cost[0] > 0
     assert not any("AAPL" in str(s.labels) for s in samples)
+
+
+def test_metrics_show_no_worker_started_at_1970(running_server):
+    text = httpx.get(f"{running_server}/metrics").text
+    starts = [s.value for s in _samples(text) if s.name == "stockfeatures_server_start_time_seconds"]
+    assert len(starts) == 2 and all(value > 1e9 for value in starts)
+
+
+def test_server_says_where_it_listens_when_it_starts(stack, tmp_path):
+    with serve_process(stack, tmp_path / "metrics", workers=1) as port:
+        pass
+    printed = (tmp_path / "metrics-server.log").read_text()
+    assert f"starting 1 worker(s) on http://127.0.0.1:{port}" in printed
+    assert "ready (profile prod" in printed

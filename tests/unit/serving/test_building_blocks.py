@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from stockfeatures.metrics import SECONDS_PER_MONTH, monthly_cost
+from stockfeatures.metrics import MIN_COST_WINDOW_S, SECONDS_PER_MONTH, monthly_cost
 from stockfeatures.serving.breaker import CircuitBreaker
 from stockfeatures.serving.errors import BadRequest
 from stockfeatures.serving.feast_json import parse_request
@@ -78,8 +78,14 @@ def test_request_data_for_on_demand_views_is_accepted_beside_the_ticker():
 
 
 def test_monthly_cost_extrapolates_the_upstream_call_rate():
-    assert monthly_cost(10, 100.0, 0.01) == pytest.approx(10 / 100 * SECONDS_PER_MONTH * 0.01)
+    assert monthly_cost(10, 7200.0, 0.01) == pytest.approx(10 / 7200 * SECONDS_PER_MONTH * 0.01)
     assert monthly_cost(10, 0.0, 0.01) == 0.0
+
+
+def test_monthly_cost_does_not_extrapolate_a_first_minute_burst():
+    # 5 fills in the first 30 s once read as $258/month at $0.001 a call (issue 11).
+    assert monthly_cost(5, 30.0, 0.001) == pytest.approx(5 / MIN_COST_WINDOW_S * SECONDS_PER_MONTH * 0.001)
+    assert monthly_cost(5, 30.0, 0.001) < 4
 
 
 def test_json_spelling_matches_feast_server():
