@@ -63,8 +63,8 @@ def restate_benchmark_close(warehouse, latest, factor: float = 1.01) -> None:
 
 
 def main() -> None:
-    from stockfeatures import jobs
     from stockfeatures.materialize_online import materialize_online
+    from stockfeatures.stages import compute
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickers", type=int, default=500)
@@ -75,14 +75,14 @@ def main() -> None:
         settings, warehouse, store, tickers, database = build_bench_stack(args.tickers, Path(tmp), admin,
                                                                           args.redis)
         try:
-            latest = jobs.latest_event_timestamp(warehouse)
+            latest = compute.latest_event_timestamp(warehouse)
             start, end = latest - timedelta(days=14), latest + timedelta(seconds=1)
             result = {"tickers": len(tickers), "window": [start.isoformat(), end.isoformat()]}
             result["stock_first_load_s"] = timed(lambda: store.materialize(start_date=start, end_date=end))
             result["stock_steady_s"] = timed(lambda: store.materialize(start_date=start, end_date=end))
             result["ours_steady_s"] = timed(lambda: materialize_online(store, start, end, warehouse))
             restate_benchmark_close(warehouse, latest)
-            result["compute_two_pass_s"] = timed(lambda: jobs.compute(warehouse, settings.benchmark_ticker))
+            result["compute_two_pass_s"] = timed(lambda: compute.compute(warehouse, settings.benchmark_ticker))
             result["stock_after_restatement_s"] = timed(lambda: store.materialize(start_date=start, end_date=end))
             result["stale_after_stock"] = stale_tickers(store, warehouse, tickers)
             result["ours_after_restatement_s"] = timed(lambda: materialize_online(store, start, end, warehouse))

@@ -44,3 +44,12 @@ def copy_repo_skeleton(target: Path) -> Path:
     shutil.copytree(REPO / "infra" / "sql", target / "infra" / "sql")
     (target / "docs").mkdir(exist_ok=True)
     return target
+
+
+@pytest.fixture
+def local_repo(tmp_path, monkeypatch) -> Path:
+    """A private copy of the repo skeleton selected as the `local` profile's home."""
+    copy_repo_skeleton(tmp_path)
+    monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(tmp_path))
+    monkeypatch.setenv("STOCKFEATURES_PROFILE", "local")
+    return tmp_path

@@ -78,14 +78,6 @@ def _restore_environment():
 
 
 @pytest.fixture
-def local_repo(tmp_path, monkeypatch):
-    copy_repo_skeleton(tmp_path)
-    monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(tmp_path))
-    monkeypatch.setenv("STOCKFEATURES_PROFILE", "local")
-    return tmp_path
-
-
-@pytest.fixture
 def prod_repo(tmp_path, monkeypatch, redis_url):
     copy_repo_skeleton(tmp_path)
     monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(tmp_path))

@@ -15,21 +15,12 @@ from stockfeatures.cli import main
 from stockfeatures.config import load_settings
 from stockfeatures.profiles import open_warehouse
 from stockfeatures.trading_calendar import session_close, sessions_between
-from tests.conftest import copy_repo_skeleton
 
 HEADER = "ticker,date,open,high,low,close,volume,dividend,split"
 SUMMARY = re.compile(
     r"(\d+) rows fetched: (\d+) new versions, (\d+) unchanged, (\d+) quarantined, "
     r"(\d+) outside the window, (\d+) not yet closed, (\d+) not requested"
 )
-
-
-@pytest.fixture
-def local_repo(tmp_path, monkeypatch):
-    copy_repo_skeleton(tmp_path)
-    monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(tmp_path))
-    monkeypatch.setenv("STOCKFEATURES_PROFILE", "local")
-    return tmp_path
 
 
 def bar_line(ticker: str, day, close: float, high: float | None = None) -> str:

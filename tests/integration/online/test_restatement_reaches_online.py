@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockfeatures import jobs
 from stockfeatures.features.spec import FEATURE_NAMES
 from stockfeatures.retrieval import historical_features, online_features
+from stockfeatures.stages import compute, materialize
 from tests.integration.profile_stack import TICKERS, build_stack
 from tests.services import throwaway_database
 
@@ -48,8 +48,8 @@ def restated(request, tmp_path_factory, pg_admin_dsn, redis_url):
         before = _latest_known(stack)
         known_at = _restate(stack, "SPY", 0, 1.03)  # every ticker's beta_60d on the latest session
         _restate(stack, "AAPL", 21, 3.0)  # AAPL's mom_12_1 to the top of the ranks
-        jobs.compute(stack.warehouse, stack.settings.benchmark_ticker)
-        jobs.materialize(stack.store, stack.latest - timedelta(days=10), stack.latest + timedelta(seconds=1))
+        compute.compute(stack.warehouse, stack.settings.benchmark_ticker)
+        materialize.materialize(stack.store, stack.latest - timedelta(days=10), stack.latest + timedelta(seconds=1))
         yield stack, before, known_at
 
 
@@ -88,7 +88,7 @@ def test_backtest_as_known_before_the_restatement_sees_the_old_values(restated):
 def test_materializing_an_older_window_never_moves_the_online_store_back(restated):
     """Stock Feast's SQLite writer upserts the older window's rows; ours keeps the newer session."""
     stack, _, _ = restated
-    sync = jobs.materialize(stack.store, stack.latest - timedelta(days=60), stack.latest - timedelta(days=30))
+    sync = materialize.materialize(stack.store, stack.latest - timedelta(days=60), stack.latest - timedelta(days=30))
     assert sync.checked == len(TICKERS)
     online = online_features(stack.store, TICKERS, features=list(FEATURE_NAMES)).set_index("ticker")
     np.testing.assert_array_equal(online.loc[TICKERS, list(FEATURE_NAMES)].to_numpy(float),

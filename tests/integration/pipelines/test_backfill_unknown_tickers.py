@@ -8,17 +8,8 @@ import pytest
 
 from stockfeatures.config import load_settings
 from stockfeatures.profiles import open_warehouse
-from tests.conftest import copy_repo_skeleton
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def local_repo(tmp_path, monkeypatch):
-    copy_repo_skeleton(tmp_path)
-    monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(tmp_path))
-    monkeypatch.setenv("STOCKFEATURES_PROFILE", "local")
-    return tmp_path
 
 
 def test_tickers_the_source_lacks_are_skipped_by_name_and_the_run_completes(prefect_api, local_repo):

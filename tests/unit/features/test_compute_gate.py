@@ -1,4 +1,4 @@
-"""jobs.compute on real stores (the parquet warehouse): what one bad value, or a benchmark that
+"""stages.compute.compute on real stores (the parquet warehouse): what one bad value, or a benchmark that
 starts later than a stock, does to what gets stored (issue 10, finding 4)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockfeatures import jobs
+from stockfeatures.stages import compute
 from stockfeatures.storage.parquet_warehouse import ParquetWarehouse
 from stockfeatures.validation import ValidationFailed
 from tests.unit.features.synthetic_bars import SESSIONS, random_walk_bars
@@ -38,7 +38,7 @@ def test_history_older_than_the_benchmark_is_stored_whole(warehouse):
         random_walk_bars("OLD", SESSIONS[:400], seed=1),
         random_walk_bars("SPY", SESSIONS[150:400], seed=2, daily_vol=0.01, start_price=400.0),
     ], ignore_index=True)))
-    report = jobs.compute(warehouse, "SPY")
+    report = compute.compute(warehouse, "SPY")
     assert report.inserted == 650
     stored = warehouse.read_features(tickers=["OLD"]).sort_values("event_timestamp")
     beta = stored["beta_60d"].to_numpy()
@@ -53,7 +53,7 @@ def test_one_bad_value_rejects_that_row_not_the_tickers_history(warehouse):
         random_walk_bars("SPY", SESSIONS[:400], seed=2, daily_vol=0.01, start_price=400.0),
     ], ignore_index=True)))
     with pytest.raises(ValidationFailed, match="ret_1d outside its valid range"):
-        jobs.compute(warehouse, "SPY")
+        compute.compute(warehouse, "SPY")
     quarantined = warehouse.read_quarantine("features_daily")
     assert len(quarantined) == 1
     assert "ret_1d outside its valid range" in quarantined["reason"].iloc[0]
@@ -71,7 +71,7 @@ def test_cross_sectional_values_are_computed_from_accepted_rows_only(warehouse):
                  bad_at, 12.0)
     warehouse.write_bars(_raw(pd.concat([*parts, spy], ignore_index=True)))
     with pytest.raises(ValidationFailed):
-        jobs.compute(warehouse, "SPY")
+        compute.compute(warehouse, "SPY")
     rejected = warehouse.read_quarantine("features_daily")
     assert sorted(rejected["ticker"]) == ["CCC", "SPY"]
     stored = warehouse.read_features()
