@@ -42,6 +42,11 @@ def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
     warehouse.migrate()
     ingest.ingest(SampleSource(), warehouse, TICKERS, START, END)
     compute.compute(warehouse, settings.benchmark_ticker)
+    # apply_definitions exports the Feast variables into os.environ; set them through
+    # monkeypatch first so they are undone with it (a leaked FEAST_FS_YAML_FILE_PATH makes
+    # every later FeatureStore in this process read this stack's yaml).
+    for key, value in settings.feast_environment().items():
+        monkeypatch.setenv(key, value)
     jobs.apply_definitions(settings)
     store = open_feature_store(settings)
     latest = compute.latest_event_timestamp(warehouse)

@@ -102,7 +102,7 @@ def test_one_bad_bar_is_quarantined_and_the_rest_of_the_file_loads(local_repo, c
 
     code = ingest(path)
     captured = capsys.readouterr()
-    assert code == 1  # something was quarantined: the command says so, but loads the rest
+    assert code == 2  # something was quarantined: the command says so, but loads the rest
     counts = summary_of(captured.out)
     assert counts["new"] == 20 + bad and counts["quarantined"] == 20 - bad
     assert "quarantine" in captured.err
@@ -138,7 +138,7 @@ def test_rows_outside_an_explicit_window_are_counted(local_repo, capsys):
 
 def test_a_date_before_the_calendar_window_names_the_window_and_its_setting(local_repo, capsys):
     path = write_csv(local_repo / "bars.csv", [bar_line("ACME", "1962-07-02", 10.0), *two_tickers(SESSIONS)])
-    assert ingest(path) == 1
+    assert ingest(path) == 2
     counts = summary_of(capsys.readouterr().out)
     assert counts["quarantined"] == 1 and counts["new"] == 40
     reason = warehouse().read_quarantine("raw_prices")["reason"].iloc[0]
@@ -149,7 +149,7 @@ def test_a_date_before_the_calendar_window_names_the_window_and_its_setting(loca
 @pytest.mark.parametrize("ticker, words", [("BN\0L", "control character"), ("ſpy", "non-ASCII")])
 def test_tickers_are_validated_before_any_folding(local_repo, capsys, ticker, words):
     path = write_csv(local_repo / "bars.csv", [bar_line(ticker, SESSIONS[0], 10.0), *two_tickers(SESSIONS)])
-    assert ingest(path) == 1
+    assert ingest(path) == 2
     assert summary_of(capsys.readouterr().out)["quarantined"] == 1
     stored = warehouse().read_bars()
     assert set(stored["ticker"]) == {"ACME", "SPY"} and (stored["ticker"] == "SPY").sum() == 20
@@ -160,7 +160,7 @@ def test_implausible_prices_are_quarantined_at_ingest(local_repo, capsys):
     lines = two_tickers(SESSIONS)
     lines[-1] = bar_line("SPY", SESSIONS[-1], 1e300)
     path = write_csv(local_repo / "bars.csv", lines)
-    assert ingest(path) == 1
+    assert ingest(path) == 2
     assert summary_of(capsys.readouterr().out)["quarantined"] == 1
     assert "implausible" in warehouse().read_quarantine("raw_prices")["reason"].iloc[0]
 

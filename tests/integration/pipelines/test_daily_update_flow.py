@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -141,7 +142,14 @@ def test_bad_batch_is_quarantined_with_reasons_and_online_values_stay(prefect_ap
     # Every fault is on July 2: that session is quarantined for each ticker, nothing of it stored.
     assert prod_stack.warehouse.read_bars(start=JULY_2, end=JULY_2).empty
     assert table_count(prod_stack.settings.pg_dsn, "prices") <= prices_before + 1  # AAPL's 06-25 re-restated
-    pd.testing.assert_frame_equal(online(prod_stack), online_before)
+    # Online: nothing of July 2, the other tickers' values untouched, and AAPL's values are the
+    # warehouse's latest known ones (its 06-25 bar, re-restated by this batch, was recomputed).
+    after = online(prod_stack)
+    others = [t for t in TICKERS if t != "AAPL"]
+    pd.testing.assert_frame_equal(after.loc[others], online_before.loc[others])
+    latest = prod_stack.warehouse.latest_features(TICKERS).set_index("ticker").sort_index()
+    np.testing.assert_allclose(after[list(FEATURE_NAMES)].to_numpy(dtype=float),
+                               latest[list(FEATURE_NAMES)].to_numpy(dtype=float), rtol=1e-12)
 
 
 class CountingSample:
