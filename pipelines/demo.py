@@ -56,8 +56,9 @@ def show_results(settings: Settings, history_start: date, history_end: date) -> 
     )
     history = historical_features(store, entity_df, features=HISTORY_FEATURES)
     print("\npoint-in-time features at month-end closes (as known at each close):")
-    print("(the daily update loads a session's bar after its close, so a query at that close "
-          "still sees the previous session's values: knowledge time, not event time)")
+    print("(a bar's first load is known at its session close, so a query at a close sees that "
+          "session; a later restatement would be known only from when it was learned: "
+          "docs/data-integrity.md)")
     print(history.sort_values(["event_timestamp", "ticker"]).to_string(
         index=False, float_format=_four_decimals))
 
