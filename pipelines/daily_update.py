@@ -22,19 +22,11 @@ from stockfeatures.config import load_settings
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.profiles import open_warehouse
 from stockfeatures.stages.ingest_plan import DEFAULT_REFETCH_SESSIONS, refetch_window
+from stockfeatures.stages.knowledge_time import utc_known_at
 from stockfeatures.trading_calendar import is_session, session_close
 from stockfeatures.universe import load_universe, with_benchmark
 
 NEW_YORK = "America/New_York"
-
-
-def _as_of(value: datetime | str | None) -> pd.Timestamp:
-    if value is None:
-        return pd.Timestamp.now(tz="UTC")
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        raise ValueError(f"as_of={value!r} has no timezone; pass e.g. 2025-07-01T20:30:00+00:00")
-    return stamp.tz_convert("UTC")
 
 
 def _storage_retries(delay: float, retries: int) -> dict:
@@ -57,7 +49,7 @@ def daily_update(
     """One trading day's update. `as_of` (UTC-aware) defaults to now; tests pin it."""
     logger = get_run_logger()
     settings = load_settings(profile)
-    now = _as_of(as_of)
+    now = utc_known_at(as_of)  # the run's knowledge time: now unless a test or replay says
     summary = RunSummary(flow="daily_update")
     today = pd.Timestamp(now.tz_convert(NEW_YORK).date())
     if skip_non_trading_days and not bool(is_session([today]).iloc[0]):
