@@ -121,6 +121,13 @@ def _ticker_from_get(ticker: str, response: httpx.Response) -> TickerFeatures:
     return parsed[ticker]
 
 
+def _pool(base_url: str, options: ClientOptions, transport) -> dict:
+    """httpx client settings shared by the sync and async clients: one keep-alive pool."""
+    return {"base_url": base_url, "timeout": options.timeout_s, "transport": transport,
+            "limits": httpx.Limits(max_connections=options.max_connections,
+                                   max_keepalive_connections=options.max_connections)}
+
+
 class FeatureClient:
     """Synchronous client; one instance per strategy process (it holds a connection pool)."""
 
@@ -128,10 +135,7 @@ class FeatureClient:
                  transport: httpx.BaseTransport | None = None):
         """transport: httpx's hook (e.g. a proxy transport); default a pooled TCP one."""
         self.options = options or ClientOptions()
-        self._http = httpx.Client(
-            base_url=base_url, timeout=self.options.timeout_s, transport=transport,
-            limits=httpx.Limits(max_connections=self.options.max_connections,
-                                max_keepalive_connections=self.options.max_connections))
+        self._http = httpx.Client(**_pool(base_url, self.options, transport))
 
     def __enter__(self) -> FeatureClient:
         return self
@@ -182,10 +186,7 @@ class AsyncFeatureClient:
     def __init__(self, base_url: str = "http://127.0.0.1:6566", options: ClientOptions | None = None,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.options = options or ClientOptions()
-        self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=self.options.timeout_s, transport=transport,
-            limits=httpx.Limits(max_connections=self.options.max_connections,
-                                max_keepalive_connections=self.options.max_connections))
+        self._http = httpx.AsyncClient(**_pool(base_url, self.options, transport))
 
     async def __aenter__(self) -> AsyncFeatureClient:
         return self

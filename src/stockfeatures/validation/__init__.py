@@ -7,12 +7,11 @@
 """
 
 from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
-from stockfeatures.validation.gate import WITHHELD, GateResult, gate_features
+from stockfeatures.validation.gate import GateResult, gate_features
 from stockfeatures.validation.quarantine import quarantine_rejects
 from stockfeatures.validation.raw_gate import gate_raw_bars
 
 __all__ = [
-    "WITHHELD",
     "ExpectationOutcome",
     "GateResult",
     "ValidationFailed",

@@ -1,10 +1,9 @@
 """The gates between stages: validate a batch, split it into accepted and rejected rows.
 
-Granularity differs by stage. Raw bars: a ticker is all-or-nothing within a batch (if any
-of its rows fails, all of its rows in the batch are rejected, the failing ones with the
-failing rules as reason, the others as "withheld"). Feature rows: one row per ticker and
-session is the unit; a failing row is rejected alone and the ticker's other rows go on
-(docs/data-integrity-features.md says why). Nothing is dropped silently: `rejected` is what
+Granularity differs by stage. Raw bars (validation.raw_gate): a bad bar also withholds its
+ticker's later bars in the batch, so a stored history has no hole. Feature rows (here): one
+row per ticker and session is the unit; a failing row is rejected alone and the ticker's
+other rows go on (docs/data-integrity-features.md says why). Nothing is dropped silently: `rejected` is what
 goes to quarantine.
 """
 
@@ -19,8 +18,6 @@ import pandas as pd
 from stockfeatures.validation import feature_suite, gx_runtime, suites
 from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
 from stockfeatures.validation.prepare import HELPER_COLUMNS, prepare_features
-
-WITHHELD = "withheld: another row of this ticker failed validation in this batch"
 
 
 @dataclass(frozen=True)
@@ -116,21 +113,15 @@ def _row_reasons(frame: pd.DataFrame, failures: tuple[ExpectationOutcome, ...]) 
 
 
 def _split(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
-           outcomes: list[ExpectationOutcome], started: float,
-           withhold_ticker: bool = True) -> GateResult:
+           outcomes: list[ExpectationOutcome], started: float) -> GateResult:
+    """Row by row: a row is rejected for its own failures only (raw bars withhold what follows
+    a bad bar in validation.raw_gate)."""
     failures = tuple(o for o in outcomes if not o.success)
     frame = original.reset_index(drop=True)
     reasons = _row_reasons(frame, failures)
-    bad = np.zeros(len(frame), dtype=bool)
-    bad[reasons.index.to_numpy(dtype=int)] = True
-    if withhold_ticker and "ticker" in frame:
-        withheld = frame["ticker"].isin(frame.loc[bad, "ticker"]).to_numpy() & ~bad
-    else:
-        withheld = np.zeros(len(frame), dtype=bool)
-    rejected_mask = bad | withheld
-    reason = pd.Series(WITHHELD, index=frame.index, dtype=object)
-    reason[reasons.index] = reasons
-    rejected = frame[rejected_mask].assign(reason=reason[rejected_mask])
+    rejected_mask = np.zeros(len(frame), dtype=bool)
+    rejected_mask[reasons.index.to_numpy(dtype=int)] = True
+    rejected = frame[rejected_mask].assign(reason=reasons.reindex(frame.index[rejected_mask]).to_numpy())
     accepted = frame[~rejected_mask].reset_index(drop=True)
     return GateResult(
         suite=suite_name, accepted=accepted, rejected=rejected, outcomes=tuple(outcomes),
@@ -139,12 +130,12 @@ def _split(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
 
 
 def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, started: float,
-         document: dict | None = None, withhold_ticker: bool = True) -> GateResult:
+         document: dict | None = None) -> GateResult:
     if prepared.empty:
-        return _split(suite_name, original, prepared, [], started, withhold_ticker)
+        return _split(suite_name, original, prepared, [], started)
     suite = suites.build_suite(document or suites.suite_document(suite_name))
     outcomes = gx_runtime.run_suite(prepared, suite)
-    return _split(suite_name, original, prepared, outcomes, started, withhold_ticker)
+    return _split(suite_name, original, prepared, outcomes, started)
 
 
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -159,5 +150,4 @@ def gate_features(features: pd.DataFrame, cross_sectional: bool = True) -> GateR
     started = time.perf_counter()
     prepared = prepare_features(features)
     document = feature_suite.suite_document(cross_sectional=cross_sectional)
-    return _run(suites.FEATURES_SUITE, _without_helpers(prepared), prepared, started, document,
-                withhold_ticker=False)
+    return _run(suites.FEATURES_SUITE, _without_helpers(prepared), prepared, started, document)

@@ -28,13 +28,18 @@ def _same(left: dict, right: dict) -> bool:
         for a, b in ((left[k], right[k]) for k in left))
 
 
-def test_redis_down_reads_come_from_the_latest_rows_cache_with_online_values(stack, own_redis, monkeypatch):
+def _warm_server(stack, own_redis, monkeypatch):
+    """A server over the stack with its online store in `own_redis`, warmed with TICKERS."""
     monkeypatch.setenv("STOCKFEATURES_REDIS_URL", own_redis.url)
     for key, value in stack.settings.feast_environment().items():
         monkeypatch.setenv(key, value)
     store = open_feature_store(load_settings())
     warm_up_store(store, stack.warehouse, TICKERS)
-    server = make_server(stack, store=store, redis_url=own_redis.url, breaker_cooldown_s=60.0)
+    return make_server(stack, store=store, redis_url=own_redis.url, breaker_cooldown_s=60.0)
+
+
+def test_redis_down_reads_come_from_the_latest_rows_cache_with_online_values(stack, own_redis, monkeypatch):
+    server = _warm_server(stack, own_redis, monkeypatch)
     plan = server.plans.resolve(None, MOMENTUM_SERVICE)
     online = server.read(plan, TICKERS)
     assert online.tier == "online"
@@ -53,12 +58,7 @@ def test_redis_down_reads_come_from_the_latest_rows_cache_with_online_values(sta
 
 
 def test_one_fill_warms_every_ticker_this_worker_served(stack, own_redis, monkeypatch):
-    monkeypatch.setenv("STOCKFEATURES_REDIS_URL", own_redis.url)
-    for key, value in stack.settings.feast_environment().items():
-        monkeypatch.setenv(key, value)
-    store = open_feature_store(load_settings())
-    warm_up_store(store, stack.warehouse, TICKERS)
-    server = make_server(stack, store=store, redis_url=own_redis.url, breaker_cooldown_s=60.0)
+    server = _warm_server(stack, own_redis, monkeypatch)
     plan = server.plans.resolve(["ret_1d"], None)
     for ticker in TICKERS:
         server.read(plan, [ticker])
