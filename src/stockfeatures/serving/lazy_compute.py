@@ -73,6 +73,7 @@ class LazyCompute:
         behind = [t for t in tickers
                   if t not in rows.index or rows.at[t, "event_timestamp"] < expected_close]
         if behind:
+            metrics.UPSTREAM_CALLS.labels("prices").inc()
             computed = self.compute_from_prices(behind, expected_close)
             for ticker in computed.index:
                 if ticker not in rows.index or (
@@ -86,7 +87,6 @@ class LazyCompute:
 
     def compute_from_prices(self, tickers: Sequence[str], expected_close: pd.Timestamp) -> pd.DataFrame:
         """Latest feature row per ticker from stored bars (empty when no bars are stored)."""
-        metrics.UPSTREAM_CALLS.labels("prices").inc()
         session = expected_close.tz_convert("America/New_York").date()
         wanted = list(dict.fromkeys([*tickers, self.benchmark]))
         bars = self.warehouse.read_bars(tickers=wanted, start=history_start(session).date())

@@ -30,6 +30,7 @@ def app_from_env():
     settings = load_settings()
     server = open_feature_server(settings)
     server.plans.online_views()
+    server.prime()
     metrics.mark_server_start()
     app = create_app(server)
     print(f"stockfeatures serve: worker {os.getpid()} ready (profile {settings.profile}, "

@@ -135,6 +135,22 @@ def _server_environment(stack, metrics_dir: Path, **extra: str) -> dict[str, str
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), **extra}
 
 
+def _started_workers(port: int) -> int:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(1 for line in text.splitlines()
+               if line.startswith("stockfeatures_server_start_time_seconds{"))
+
+
+def _wait_for_every_worker(port: int, workers: int) -> None:
+    """/health answers once the first worker is up; the others may still be importing Feast.
+    A test that counts per-worker series must see all of them, so wait for each start mark."""
+    deadline = time.monotonic() + 300
+    while _started_workers(port) < workers:
+        if time.monotonic() > deadline:
+            pytest.fail(f"only {_started_workers(port)} of {workers} workers started in 5 minutes")
+        time.sleep(0.2)
+
+
 @contextmanager
 def serve_process(stack, metrics_dir: Path, workers: int, **extra_env: str) -> Iterator[int]:
     """The real server process (infra/serve.sh, granian) on a free port, ready when /health
@@ -159,6 +175,7 @@ def serve_process(stack, metrics_dir: Path, workers: int, **extra_env: str) -> I
                 time.sleep(0.5)
         else:
             pytest.fail("server did not answer /health within 5 minutes")
+        _wait_for_every_worker(port, workers)
         yield port
     finally:
         os.killpg(process.pid, signal.SIGINT)
