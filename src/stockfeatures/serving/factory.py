@@ -65,4 +65,5 @@ def open_feature_server(
         benchmark=settings.benchmark_ticker,
         options=options,
         clock=clock,
+        redis_url=settings.redis_url,
     )

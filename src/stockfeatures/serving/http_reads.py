@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
 import psycopg
+import redis
 from feast import errors as feast_errors
 
 from stockfeatures import metrics
 from stockfeatures.prices.tickers import InvalidTicker, validate_ticker
 from stockfeatures.retrieval import UnknownFeature
 from stockfeatures.serving import feast_json
+from stockfeatures.serving.async_reader import AsyncRedisReader
 from stockfeatures.serving.errors import (
     BadRequest,
     BatchTooLarge,
@@ -32,6 +35,7 @@ from stockfeatures.serving.errors import (
 )
 from stockfeatures.serving.historical import checked_as_of
 from stockfeatures.serving.miss_path import REDIS_ERRORS, TIER_WAREHOUSE
+from stockfeatures.serving.online_reader import RedisReader
 from stockfeatures.serving.response import UNKNOWN
 from stockfeatures.serving.server import FeatureServer
 
@@ -82,24 +86,62 @@ def map_error(error: BaseException) -> Answer:
 
 
 class ReadRunner:
-    """Runs blocking reads in the worker's read threads, each bounded by read_timeout_s."""
+    """Runs reads for the HTTP layer: fresh hits of a known request shape on the event loop
+    (asyncio Redis, serving.async_reader), everything that may block in the worker's read
+    threads; the whole read is bounded by read_timeout_s."""
 
     def __init__(self, server: FeatureServer):
         self.server = server
         self.timeout_s = server.options.read_timeout_s
         self.executor = ThreadPoolExecutor(server.options.read_threads, thread_name_prefix="read")
+        self._on_loop = isinstance(server.reader, RedisReader) and bool(server.redis_url)
+        self._hits: tuple[asyncio.AbstractEventLoop, AsyncRedisReader] | None = None
 
-    async def run(self, function, *args):
+    async def run(self, function, *args, timeout_s: float | None = None):
         future = asyncio.get_running_loop().run_in_executor(
             self.executor, functools.partial(function, *args))
         try:
-            return await asyncio.wait_for(future, self.timeout_s)
+            return await asyncio.wait_for(future, self.timeout_s if timeout_s is None else timeout_s)
         except TimeoutError:
             self.server.warehouse_guard.trip_if_stuck(self.server.options.pg_timeout_s)
             metrics.ERRORS.labels("read_timeout").inc()
             raise ServingUnavailable(
                 f"no answer from the online store or the warehouse within {self.timeout_s:g} s "
                 "(STOCKFEATURES_SERVING_READ_TIMEOUT_S); retry shortly") from None
+
+    def _hit_reader(self) -> AsyncRedisReader:
+        """This loop's asyncio client (a test client may run the app on a new loop)."""
+        loop = asyncio.get_running_loop()
+        if self._hits is None or self._hits[0] is not loop:
+            server = self.server
+            self._hits = (loop, AsyncRedisReader(server.reader, server.redis_url,
+                                                 server.options.redis_timeout_s))
+        return self._hits[1]
+
+    async def read(self, features, service, tickers: list[str]):
+        """(plan, lookup) as resolve_and_read returns them.
+
+        On the loop: a plan already resolved, the asyncio online read, sorting hits from
+        misses, and misses this worker already knows are settled. In a thread: the rest."""
+        server = self.server
+        plan = server.plans.cached(features, service) if self._on_loop else None
+        if plan is None or plan.passthrough or not server.breaker.allows():
+            return await self.run(resolve_and_read, server, features, service, tickers)
+        started = time.monotonic()
+        lookup = server.start_lookup(plan, tickers)
+        try:
+            online = await asyncio.wait_for(self._hit_reader().read(plan, tickers), self.timeout_s)
+        except (*REDIS_ERRORS, redis.RedisError) as error:
+            server.redis_failed(error)  # the breaker is open now: the thread reads the warehouse
+            left = max(self.timeout_s - (time.monotonic() - started), 0.001)
+            return plan, await self.run(server.read, plan, tickers, timeout_s=left)
+        server.take_online(lookup, online)
+        if lookup.misses:
+            server.serve_remembered_misses(lookup)
+        if lookup.misses:
+            left = max(self.timeout_s - (time.monotonic() - started), 0.001)
+            lookup = await self.run(server.finish_read, lookup, timeout_s=left)
+        return plan, lookup
 
 
 async def online_features(runner: ReadRunner, raw: bytes) -> Answer:
@@ -113,7 +155,7 @@ async def online_features(runner: ReadRunner, raw: bytes) -> Answer:
         parsed = feast_json.parse_request(body)
         order = [validate_ticker(t) for t in parsed.tickers]
         tickers = server.validate(order)
-        plan, lookup = await runner.run(resolve_and_read, server, parsed.features, parsed.service, tickers)
+        plan, lookup = await runner.read(parsed.features, parsed.service, tickers)
         if lookup is None:
             payload = await runner.run(feast_passthrough, server, parsed)
             return Answer(200, orjson.dumps(payload), TIER_WAREHOUSE)
@@ -139,7 +181,7 @@ async def ticker_features(runner: ReadRunner, ticker: str, params: dict[str, str
             tier = TIER_WAREHOUSE
         else:
             names = server.validate([ticker])
-            _, lookup = await runner.run(resolve_and_read, server, features, service, names)
+            _, lookup = await runner.read(features, service, names)
             if lookup is None:
                 raise BadRequest("on-demand features need request data: use POST /get-online-features")
             response, tier = lookup.response(), lookup.tier

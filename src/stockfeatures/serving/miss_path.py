@@ -78,7 +78,7 @@ class MissPath:
     # -- miss path --------------------------------------------------------------------------
 
     def serve_checked_misses(self, lookup: Lookup) -> None:
-        """Serve, without a thread, the misses a fill already settled this session.
+        """Serve the misses a fill already settled this session.
 
         One Redis round trip (the markers): a ticker marked unknown, or marked stale with
         every view online, is answered from what the read already holds. Those left in
@@ -93,6 +93,17 @@ class MissPath:
             except REDIS_ERRORS:
                 return
             self._remember_markers(lookup.misses, markers, expected)
+        self._serve_marked(lookup, markers)
+
+    def serve_remembered_misses(self, lookup: Lookup) -> None:
+        """serve_checked_misses from this worker's memo alone, with no Redis round trip:
+        pure CPU, so the event loop runs it after an asyncio online read (a stale ticker
+        asked for at a high rate is then answered without a thread hop)."""
+        markers = self._remembered_markers(lookup.misses, lookup.window.expected_close_s)
+        if markers:
+            self._serve_marked(lookup, markers)
+
+    def _serve_marked(self, lookup: Lookup, markers: dict[str, str]) -> None:
         if not markers:
             return
         remaining = []
@@ -139,7 +150,7 @@ class MissPath:
             pending = [t for t in lookup.misses if t not in markers]
             tokens = self.locks.acquire(pending)
         except REDIS_ERRORS as error:
-            self._redis_failed(error)
+            self.redis_failed(error)
             self._serve_from_warehouse(lookup, lookup.misses, "fallback")
             return
         for ticker, marker in markers.items():
@@ -169,7 +180,7 @@ class MissPath:
             try:
                 owned = self._still_missing(lookup, list(tokens))
             except REDIS_ERRORS as error:
-                self._redis_failed(error)
+                self.redis_failed(error)
                 owned = list(tokens)
             if not owned:
                 return
@@ -178,7 +189,7 @@ class MissPath:
             try:
                 self.lazy.write_online(found.rows, self.plans.online_views())
             except REDIS_ERRORS as error:
-                self._redis_failed(error)
+                self.redis_failed(error)
             outcomes = {}
             for ticker in owned:
                 if ticker not in found.rows.index:
@@ -199,7 +210,7 @@ class MissPath:
             try:
                 self.locks.release(tokens)
             except REDIS_ERRORS as error:
-                self._redis_failed(error)
+                self.redis_failed(error)
 
     def _still_missing(self, lookup: Lookup, tickers: list[str]) -> list[str]:
         expected = lookup.window.expected_close_s
@@ -258,7 +269,7 @@ class MissPath:
                         self._fill(lookup, tokens)
                         return
         except REDIS_ERRORS as error:
-            self._redis_failed(error)
+            self.redis_failed(error)
             self._serve_from_warehouse(lookup, [ticker], "fallback")
             return
         metrics.ERRORS.labels("lock_wait_timeout").inc()
@@ -268,4 +279,4 @@ class MissPath:
         try:
             self.locks.mark(outcomes, expected_close_s)
         except REDIS_ERRORS as error:
-            self._redis_failed(error)
+            self.redis_failed(error)

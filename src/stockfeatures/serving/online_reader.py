@@ -79,22 +79,31 @@ class RedisReader:
         pipe = self.client.pipeline(transaction=False)
         # execute_command, not pipe.hmget: hmget's deprecation and argument wrappers add
         # Python overhead to every call on the hot path.
-        command = pipe.execute_command
+        self.queue(pipe.execute_command, plan, tickers)
+        return decode_replies(plan, tickers, pipe.execute())
+
+    def queue(self, command, plan: ReadPlan, tickers: Sequence[str]) -> None:
+        """One HMGET per (ticker, view) on `command` (a pipeline's execute_command, sync or
+        asyncio: both readers share Feast's key and field layout from here)."""
         for ticker in tickers:
             key = self.key(ticker)
             for view in plan.views:
                 command("HMGET", key, *view.fields)
-        replies = iter(pipe.execute())
-        rows: OnlineRows = {}
-        for ticker in tickers:
-            per_view = {}
-            for view in plan.views:
-                raw = next(replies)
-                stamp = _decode_time(raw[-1])
-                values = {name: _decode_value(raw[i]) for i, name in enumerate(view.features)}
-                per_view[view.name] = (stamp, values)
-            rows[ticker] = per_view
-        return rows
+
+
+def decode_replies(plan: ReadPlan, tickers: Sequence[str], replies: Sequence) -> OnlineRows:
+    """The pipeline's HMGET replies (in RedisReader.queue's order) as OnlineRows."""
+    replies = iter(replies)
+    rows: OnlineRows = {}
+    for ticker in tickers:
+        per_view = {}
+        for view in plan.views:
+            raw = next(replies)
+            stamp = _decode_time(raw[-1])
+            values = {name: _decode_value(raw[i]) for i, name in enumerate(view.features)}
+            per_view[view.name] = (stamp, values)
+        rows[ticker] = per_view
+    return rows
 
 
 class FeastReader:

@@ -96,16 +96,25 @@ class PlanResolver:
         self._refreshing: set[object] = set()
 
     def resolve(self, features: Sequence[str] | None = None, service: str | None = None) -> ReadPlan:
+        return self.cached(features, service) or self._store(
+            self._key(features, service), self._resolve(features, service))
+
+    def cached(self, features: Sequence[str] | None = None, service: str | None = None) -> ReadPlan | None:
+        """The plan already resolved for this request shape, or None; never waits on the
+        registry (a due refresh runs in the background), so the event loop may call it."""
+        key = self._key(features, service)
+        cached = self._plans.get(key)
+        if cached is None:
+            return None
+        if time.monotonic() - cached[0] >= self.refresh_s:
+            self._in_background(key, lambda: self._store(key, self._resolve(features, service)))
+        return cached[1]
+
+    @staticmethod
+    def _key(features: Sequence[str] | None, service: str | None) -> object:
         if service and features:
             raise BadRequest("ask for a feature service or a list of features, not both")
-        key = ("service", service) if service else ("features", tuple(features or ()))
-        cached = self._plans.get(key)
-        now = time.monotonic()
-        if cached is not None:
-            if now - cached[0] >= self.refresh_s:
-                self._in_background(key, lambda: self._store(key, self._resolve(features, service)))
-            return cached[1]
-        return self._store(key, self._resolve(features, service))
+        return ("service", service) if service else ("features", tuple(features or ()))
 
     def _resolve(self, features: Sequence[str] | None, service: str | None) -> ReadPlan:
         return self._resolve_service(service) if service else self._resolve_features(features)

@@ -39,7 +39,7 @@ from stockfeatures.serving.miss_path import (  # noqa: F401  (MARKER_MEMO_S: pub
     Lookup,
     MissPath,
 )
-from stockfeatures.serving.online_reader import FeastReader, OnlineReader, RedisReader
+from stockfeatures.serving.online_reader import FeastReader, OnlineReader, OnlineRows, RedisReader
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.plan import PlanResolver, ReadPlan
 from stockfeatures.serving.response import (
@@ -68,8 +68,12 @@ class FeatureServer(MissPath):
         options: ServingOptions | None = None,
         clock: Clock = utc_now,
         reader: OnlineReader | None = None,
+        redis_url: str | None = None,
     ):
+        """redis_url: where redis_client connects, for the event loop's own asyncio client
+        (serving.async_reader); None keeps every read in the read threads."""
         self.store = store
+        self.redis_url = redis_url
         self.warehouse = warehouse
         self.redis = redis_client
         self.options = options or ServingOptions()
@@ -125,7 +129,10 @@ class FeatureServer(MissPath):
 
     def read(self, plan: ReadPlan, tickers: list[str]) -> Lookup:
         """The whole online read of validated tickers: hits, settled misses, fills, fallback."""
-        lookup = self.read_online(plan, tickers)
+        return self.finish_read(self.read_online(plan, tickers))
+
+    def finish_read(self, lookup: Lookup) -> Lookup:
+        """Everything after the online read: settled misses, then fills or the warehouse."""
         if lookup.misses:
             self.serve_checked_misses(lookup)
             if lookup.misses:
@@ -183,33 +190,41 @@ class FeatureServer(MissPath):
     # -- hot path ---------------------------------------------------------------------------
 
     def read_online(self, plan: ReadPlan, tickers: list[str]) -> Lookup:
-        now = self.freshness.clock()
-        lookup = Lookup(plan, tickers, self.freshness.window(now), now.timestamp())
+        lookup = self.start_lookup(plan, tickers)
         if not self.breaker.allows():
             self._serve_from_warehouse(lookup, tickers, "fallback")
             return lookup
         try:
             online = self.reader.read(plan, tickers)
         except REDIS_ERRORS as error:
-            self._redis_failed(error)
+            self.redis_failed(error)
             self._serve_from_warehouse(lookup, tickers, "fallback")
             return lookup
+        self.take_online(lookup, online)
+        return lookup
+
+    def start_lookup(self, plan: ReadPlan, tickers: list[str]) -> Lookup:
+        now = self.freshness.clock()
+        return Lookup(plan, tickers, self.freshness.window(now), now.timestamp())
+
+    def take_online(self, lookup: Lookup, online: OnlineRows) -> None:
+        """Sort what the online read returned into fresh hits and misses (CPU only: the
+        event loop may run it after an asyncio read)."""
         self.breaker.record_success()
         expected = lookup.window.expected_close_s
         hits = 0
-        for ticker in tickers:
+        for ticker in lookup.tickers:
             per_view = online[ticker]
             if all(stamp is not None and stamp >= expected for stamp, _ in per_view.values()):
-                lookup.results[ticker] = self._from_online(ticker, FRESH, plan, per_view, lookup.now_s)
+                lookup.results[ticker] = self._from_online(ticker, FRESH, lookup.plan, per_view, lookup.now_s)
                 hits += 1
             else:
                 lookup.misses.append(ticker)
         if hits:
             self._hits.inc(hits)
             if len(self._served) < MAX_WARM_TICKERS:
-                self._served.update(dict.fromkeys(t for t in tickers if t in lookup.results))
+                self._served.update(dict.fromkeys(t for t in lookup.tickers if t in lookup.results))
         lookup.online = online
-        return lookup
 
     def _from_online(self, ticker, status, plan, per_view, now_s) -> TickerFeatures:
         values = {}
@@ -267,7 +282,7 @@ class FeatureServer(MissPath):
         empty = FeatureValue(None, None, None)
         return TickerFeatures(ticker, UNKNOWN, {feature: empty for _, feature in lookup.plan.columns})
 
-    def _redis_failed(self, error: BaseException) -> None:
+    def redis_failed(self, error: BaseException) -> None:
         metrics.ERRORS.labels("redis_unavailable").inc()
         if not self.breaker.is_open:
             log.warning("Redis unavailable, serving from the warehouse: %s", error)

@@ -59,13 +59,15 @@ def make_server(stack, *, now=TUESDAY_MORNING, redis_url=None, store=None, **opt
     opts = ServingOptions(**{"negative_ttl_s": 30.0, **options})
     store = store or stack.store
     fail_fast_feast_redis(store, opts.redis_timeout_s)
+    url = redis_url or stack.settings.redis_url
     return FeatureServer(
         store,
         CountingWarehouse(stack.warehouse),
-        serving_redis(redis_url or stack.settings.redis_url, opts.redis_timeout_s),
+        serving_redis(url, opts.redis_timeout_s),
         benchmark=stack.settings.benchmark_ticker,
         options=opts,
         clock=lambda: now,
+        redis_url=url,
     )
 
 

@@ -1,0 +1,66 @@
+"""Fresh hits are answered on the event loop (serving.async_reader), not in a read thread.
+
+Under a burst, every request used to queue for one of the worker's read threads, hits
+included, behind fills and warehouse reads. These tests occupy every read thread and show
+that a hit still answers, with the same values as the thread path, while a miss waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+
+from stockfeatures.serving.http_app import TIER_HEADER, create_app
+from tests.integration.serving.conftest import forget_online, make_server
+
+pytestmark = pytest.mark.integration
+
+ROUTE = "/features/{ticker}"
+
+
+async def _get(app, ticker: str, timeout: float) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await asyncio.wait_for(
+            client.get(f"/features/{ticker}", params={"features": "ret_1d,vol_20d"}), timeout)
+
+
+def _with_read_threads_busy(app, coroutine_factory):
+    """Run coroutine_factory() while the app's only read thread is held, then release it."""
+    release = threading.Event()
+    app.runner.executor.submit(release.wait)
+    try:
+        return asyncio.run(coroutine_factory())
+    finally:
+        release.set()
+
+
+def test_a_fresh_hit_answers_while_every_read_thread_is_busy(stack):
+    server = make_server(stack, read_threads=1, read_timeout_s=2.0)
+    app = create_app(server)
+    # The first request of a shape resolves its plan in a thread (the registry may be
+    # PostgreSQL); after that, hits of the shape stay on the loop.
+    expected = asyncio.run(_get(app, "AAPL", 5.0))
+    assert expected.status_code == 200 and expected.headers[TIER_HEADER] == "online"
+
+    answer = _with_read_threads_busy(app, lambda: _get(app, "AAPL", 0.5))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers[TIER_HEADER] == "online"
+    assert answer.json() == expected.json()
+
+
+def test_a_miss_still_goes_to_a_read_thread(stack):
+    server = make_server(stack, read_threads=1, read_timeout_s=0.3)
+    app = create_app(server)
+    asyncio.run(_get(app, "AAPL", 5.0))
+    forget_online(server, "MSFT")
+
+    answer = _with_read_threads_busy(app, lambda: _get(app, "MSFT", 5.0))
+
+    # The fill needs a thread, none is free: the deadline answers, the loop never blocks.
+    assert answer.status_code == 503
+    assert "within 0.3 s" in answer.json()["detail"]
