@@ -227,9 +227,11 @@ _TYPE_NAMES = {
 }
 _ENCODERS: dict[int, Callable[[pa.Array, TargetColumn], WireColumn]] = {
     16: _fixed(pa.bool_(), "?", pa.types.is_boolean),
-    21: _fixed(pa.int16(), ">i2", pa.types.is_integer),
-    23: _fixed(pa.int32(), ">i4", pa.types.is_integer),
-    20: _fixed(pa.int64(), ">i8", pa.types.is_integer),
+    # Floats are accepted for integer columns because pandas turns an integer column with a
+    # missing value into float64; the safe cast still refuses 1.5 or an overflow.
+    21: _fixed(pa.int16(), ">i2", _is_number),
+    23: _fixed(pa.int32(), ">i4", _is_number),
+    20: _fixed(pa.int64(), ">i8", _is_number),
     # Writing a float column rounds to its precision, as PostgreSQL's own input would.
     700: _fixed(pa.float32(), ">f4", _is_number, safe=False),
     701: _fixed(pa.float64(), ">f8", _is_number, safe=False),

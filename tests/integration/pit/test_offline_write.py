@@ -15,7 +15,13 @@ import pytest
 import redis
 from feast.data_source import PushMode
 
-from stockfeatures.offline.offline_write import SchemaMismatch, SourceNotWritable
+from stockfeatures.offline.binary_columns import copy_rows_in
+from stockfeatures.offline.offline_write import (
+    SchemaMismatch,
+    SourceNotWritable,
+    target_columns,
+    wire_column,
+)
 from stockfeatures.offline.pit_store import FastPostgreSQLOfflineStore
 from tests.integration.pit.push_repo import BARS_TABLE, PushRepo, build_push_repo
 
@@ -103,10 +109,21 @@ def test_timestamps_in_any_zone_are_stored_as_the_same_utc_instant(repo):
 
 
 def test_nulls_and_empty_writes_are_accepted(repo):
-    repo.store.write_to_offline_store("h1_bars", bars([("AAA", BAR_END, BAR_END, None, 100)]))
+    # pandas makes the volume column float64 (1.0, NaN): whole floats fit a bigint column.
+    repo.store.write_to_offline_store(
+        "h1_bars", bars([("AAA", BAR_END, BAR_END, None, 1), ("BBB", BAR_END, BAR_END, 0.02, None)])
+    )
     repo.store.write_to_offline_store("h1_bars", bars([]).astype({"ret_5m": float, "volume": "int64"}))
-    assert repo.stored_rows() == 1
-    assert returns(as_of(repo, [("AAA", BAR_END)])) == [None]
+    assert repo.stored_rows() == 2
+    frame = as_of(repo, [("AAA", BAR_END), ("BBB", BAR_END)])
+    assert returns(frame) == [None, 0.02]
+    assert [None if pd.isna(v) else int(v) for v in frame["volume"]] == [1, None]
+
+
+def test_a_fractional_value_for_an_integer_column_is_refused(repo):
+    with pytest.raises(SchemaMismatch, match="column 'volume' holds double.*int8"):
+        repo.store.write_to_offline_store("h1_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 1.5)]))
+    assert repo.stored_rows() == 0
 
 
 def write_directly(repo: PushRepo, table: pa.Table) -> None:
@@ -165,3 +182,38 @@ def test_push_to_online_and_offline_is_readable_from_both(repo):
     repo.store.push("h1_bars_push", later, to=PushMode.ONLINE_AND_OFFLINE)
     assert online_return(repo, "AAA") == 0.03
     assert returns(as_of(repo, [("AAA", BAR_END), ("AAA", BAR_END + FIVE_MIN)])) == [0.01, 0.03]
+
+
+def test_every_supported_type_round_trips_through_the_binary_copy(pit_dsn):
+    values = {
+        "t": ("text", ["AAPL", None, 'é"x,\n\\'], pa.string()),
+        "tz": ("timestamptz", [BAR_END, None, BAR_END + pd.Timedelta(microseconds=1)], pa.timestamp("us", "UTC")),
+        "naive": ("timestamp", [pd.Timestamp("2024-01-02"), None, pd.Timestamp("1999-12-31 23:59:59")], pa.timestamp("us")),
+        "f8": ("double precision", [1.5, None, -0.1], pa.float64()),
+        "f4": ("real", [0.25, None, 3.0], pa.float32()),
+        "i2": ("smallint", [1, None, -32768], pa.int16()),
+        "i4": ("integer", [1, None, 2**31 - 1], pa.int32()),
+        "i8": ("bigint", [1, None, -(2**63)], pa.int64()),
+        "b": ("boolean", [True, None, False], pa.bool_()),
+        "d": ("date", [pd.Timestamp("2024-03-05").date(), None, pd.Timestamp("1969-07-20").date()], pa.date32()),
+        "j": ("jsonb", ['{"a": 1}', None, "[1, 2]"], pa.string()),
+        "m": ("jsonb", [{"k": "v"}, None, {"k": "w"}], pa.struct([("k", pa.string())])),
+        "raw": ("bytea", [b"\x00\x01", None, b""], pa.binary()),
+    }
+    table = pa.table({name: pa.array(v, type=t) for name, (_, v, t) in values.items()})
+    with psycopg.connect(pit_dsn) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE h1_all_types ({})".format(
+            ", ".join(f'"{name}" {pg}' for name, (pg, _, _) in values.items())))
+        targets = target_columns(cur, "h1_all_types")
+        columns = [wire_column(t.name, table.column(t.name), t) for t in targets]
+        copy_rows_in(cur, "h1_all_types", [t.name for t in targets], columns, batch_rows=2)
+        cur.execute("SELECT * FROM h1_all_types")
+        stored = cur.fetchall()
+    expected = {
+        **{name: v for name, (_, v, _) in values.items()},
+        "tz": [ts.to_pydatetime() if ts is not None else None for ts in values["tz"][1]],
+        "naive": [ts.to_pydatetime() if ts is not None else None for ts in values["naive"][1]],
+        "j": [{"a": 1}, None, [1, 2]],
+    }
+    for i, name in enumerate(values):
+        assert [row[i] for row in stored] == expected[name], name
