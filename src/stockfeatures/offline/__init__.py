@@ -1,4 +1,5 @@
-"""Fast bitemporal point-in-time retrieval for Feast's PostgreSQL offline store.
+"""Fast bitemporal point-in-time retrieval and offline writes (push) for Feast's PostgreSQL
+offline store.
 
 Select it in feature_store.yaml with
 ``type: stockfeatures.offline.pit_store.FastPostgreSQLOfflineStore``; see docs/pit-retrieval.md.

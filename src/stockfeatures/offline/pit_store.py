@@ -7,16 +7,19 @@ it):
       type: stockfeatures.offline.pit_store.FastPostgreSQLOfflineStore
       host: ...  # same fields as Feast's `type: postgres`
 
-Only get_historical_features with an entity DataFrame is replaced; materialization
-(pull_latest / pull_all), SQL entity frames and the entity-less date-range mode are the
-stock implementation, inherited unchanged.
+Only get_historical_features with an entity DataFrame is replaced, and offline_write_batch
+(push to the offline store, write_to_offline_store) is added: the stock store has none.
+Materialization (pull_latest / pull_all), SQL entity frames and the entity-less date-range
+mode are the stock implementation, inherited unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 from feast.errors import FeastEntityDFMissingColumnsError
 from feast.feature_view import FeatureView
 from feast.infra.offline_stores import offline_utils
@@ -34,6 +37,7 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import RepoConfig
 from pydantic import Field
 
+from stockfeatures.offline import offline_write
 from stockfeatures.offline.pit_sql import FeatureColumn, LateralJoin, SourceRead
 from stockfeatures.offline.retrieval_job import FastPostgreSQLRetrievalJob, PitPlan
 
@@ -152,3 +156,16 @@ class FastPostgreSQLOfflineStore(PostgreSQLOfflineStore):
                 max_event_timestamp=time_range[1],
             ),
         )
+
+    @staticmethod
+    def offline_write_batch(
+        config: RepoConfig,
+        feature_view: FeatureView,
+        table: pa.Table,
+        progress: Callable[[int], Any] | None,
+    ) -> None:
+        """Append rows to the view's PostgreSQLSource table (push and write_to_offline_store).
+
+        Stock Feast's PostgreSQL store raises NotImplementedError here; see offline_write.
+        """
+        offline_write.offline_write_batch(config, feature_view, table, progress)
