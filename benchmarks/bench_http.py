@@ -49,6 +49,8 @@ RATES = {1000: (20, 50), 2000: (20, 100)}  # target rps: (connections, rate per 
 # One connection at 200 rps: no request waits behind another, so p50/p99 are the service time
 # (the burst rows above add the queueing behind up to 19 simultaneous requests).
 SINGLE_RATE = 200
+# benchmarks/raw_asgi_app.py under granian: no store, a fixed answer (the floor of any server).
+FLOOR = "raw ASGI app, fixed answer (granian, 2 workers): the floor"
 DEGRADED_RATE = (10, 50)  # 500 rps with Redis down
 HISTORY_DAYS = 545  # as much history as the fixed 2024-01-02..2025-06-30 set had
 STALE_TICKER = "STALE"  # online only, a week old: every read of it takes the miss path
@@ -225,6 +227,12 @@ def main() -> None:
             results["runs"].append(server.rates(f"{name}, momentum_v1", BODY, args.seconds))
             results["runs"].append(server.rates(f"{name}, 7 features of one view", ONE_VIEW_BODY,
                                                 args.seconds))
+        print("running the raw ASGI floor ...", flush=True)
+        floor = [str(REPO / ".venv" / "bin" / "granian"), "--interface", "asgi", "--workers", "2",
+                 "--loop", "uvloop", "--http", "1", "--no-ws", "--log-level", "warning",
+                 "--port", "18605", "--working-dir", str(REPO / "benchmarks"), "raw_asgi_app:app"]
+        with Server(floor, env, 18605) as server:
+            results["runs"].append(server.rates(FLOOR, BODY, args.seconds))
         results["load_average"] = os.getloadavg()
     finally:
         own_redis.kill()
@@ -364,6 +372,12 @@ def goals(r: dict) -> list[str]:
         out.append(f"| ratio at 1000 rps offered, {label} | ours {m['rps']:.0f} rps p99 {_ms(m['p99_ms'])} ms vs"
                    f" Feast {f['rps']:.0f} rps p99 {_ms(f['p99_ms'])} ms: {m['rps'] / max(f['rps'], 1):.1f}x the"
                    f" throughput, {(f['p99_ms'] or 0) / max(m['p99_ms'] or 1, 1e-9):.1f}x lower p99 | |")
+    floor = _run(r, FLOOR)
+    for target in map(str, RATES):
+        m, f = ours[target], floor[target]
+        out.append(f"| floor at {target} rps offered (raw ASGI app, same load) | floor p99 {_ms(f['p99_ms'])} ms,"
+                   f" {f['cpu_ms_per_request']:.2f} ms CPU/request; ours p99 {_ms(m['p99_ms'])} ms,"
+                   f" {m['cpu_ms_per_request']:.2f} ms CPU/request | |")
     return out
 
 

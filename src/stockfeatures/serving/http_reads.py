@@ -130,7 +130,9 @@ class ReadRunner:
         started = time.monotonic()
         lookup = server.start_lookup(plan, tickers)
         try:
-            online = await asyncio.wait_for(self._hit_reader().read(plan, tickers), self.timeout_s)
+            # No wait_for (it would wrap the read in a new Task per request): the client's
+            # socket timeouts (redis_timeout_s, one retry) end the wait well inside the deadline.
+            online = await self._hit_reader().read(plan, tickers)
         except (*REDIS_ERRORS, redis.RedisError) as error:
             server.redis_failed(error)  # the breaker is open now: the thread reads the warehouse
             left = max(self.timeout_s - (time.monotonic() - started), 0.001)
