@@ -5,6 +5,8 @@
 #   infra/redis-cluster.sh start [PORT...]   # default 7101 7102 7103 7104 7105 7106
 #   infra/redis-cluster.sh stop  [PORT...]
 #   infra/redis-cluster.sh nodes [PORT...]   # prints STOCKFEATURES_REDIS_CLUSTER_NODES
+#   infra/redis-cluster.sh start-node PORT [PORT...]  # bring back one killed node (fault
+#                                    # tests): it rejoins from its nodes.conf, as a replica
 #
 # Ports may also come from REDIS_CLUSTER_PORTS="7101 7102 ...". Each node also opens its
 # cluster bus on port+10000. `start` waits until every node reports cluster_state:ok and
@@ -15,6 +17,11 @@ set -euo pipefail
 
 command=${1:-}
 shift || true
+node_port=""
+if [ "$command" = "start-node" ]; then
+  node_port=${1:?start-node needs the port of the node to start}
+  shift
+fi
 if [ "$#" -gt 0 ]; then
   ports=("$@")
 else
@@ -50,6 +57,27 @@ stop_cluster() {
   rm -rf "$state_dir"
 }
 
+start_node() {
+  local port=$1 node_dir="$state_dir/$1"
+  mkdir -p "$node_dir"
+  redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --dir "$node_dir" \
+    --pidfile "$node_dir/redis.pid" --logfile "$node_dir/redis.log" \
+    --cluster-enabled yes --cluster-config-file "$node_dir/nodes.conf" \
+    --cluster-node-timeout "${REDIS_CLUSTER_NODE_TIMEOUT_MS:-2000}" \
+    --save "" --appendonly no
+}
+
+restart_node() {
+  [ -f "$state_dir/$node_port/nodes.conf" ] || { echo "no node $node_port in $state_dir" >&2; exit 1; }
+  start_node "$node_port"
+  for _ in $(seq 100); do
+    redis-cli -p "$node_port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "redis-server on port $node_port did not start (see $state_dir/$node_port/redis.log)" >&2
+  exit 1
+}
+
 start_cluster() {
   for binary in redis-server redis-cli; do
     command -v "$binary" >/dev/null || { echo "$binary not found on PATH (apt-get install redis-server)" >&2; exit 1; }
@@ -59,15 +87,7 @@ start_cluster() {
     exit 1
   fi
   mkdir -p "$state_dir"
-  for port in "${ports[@]}"; do
-    node_dir="$state_dir/$port"
-    mkdir -p "$node_dir"
-    redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --dir "$node_dir" \
-      --pidfile "$node_dir/redis.pid" --logfile "$node_dir/redis.log" \
-      --cluster-enabled yes --cluster-config-file "$node_dir/nodes.conf" \
-      --cluster-node-timeout "${REDIS_CLUSTER_NODE_TIMEOUT_MS:-2000}" \
-      --save "" --appendonly no
-  done
+  for port in "${ports[@]}"; do start_node "$port"; done
   for port in "${ports[@]}"; do
     for _ in $(seq 100); do
       redis-cli -p "$port" ping >/dev/null 2>&1 && break
@@ -98,5 +118,6 @@ case "$command" in
   start) start_cluster ;;
   stop) stop_cluster ;;
   nodes) echo "STOCKFEATURES_REDIS_CLUSTER_NODES=$(nodes_value)" ;;
-  *) echo "usage: $0 start|stop|nodes [PORT...]" >&2; exit 2 ;;
+  start-node) restart_node ;;
+  *) echo "usage: $0 start|stop|nodes [PORT...] | start-node PORT [PORT...]" >&2; exit 2 ;;
 esac
