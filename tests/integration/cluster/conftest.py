@@ -7,12 +7,11 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.profile_stack import build_stack
+from tests.services import throwaway_database
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, pg_admin_dsn, redis_cluster_nodes):
-    from tests.services import throwaway_database
-
     with pytest.MonkeyPatch.context() as monkeypatch, throwaway_database(pg_admin_dsn) as dsn:
         yield build_stack("cluster", tmp_path_factory.mktemp("cluster"), monkeypatch, dsn,
                           redis_cluster_nodes=redis_cluster_nodes)

@@ -11,6 +11,7 @@ from redis.cluster import RedisCluster
 
 from stockfeatures.serving.factory import serving_client
 from stockfeatures.serving.health import HealthProbes
+from stockfeatures.serving.warm_up import warm_up_store
 from tests.integration.profile_stack import TICKERS
 from tests.integration.serving.conftest import forget_online, make_server
 
@@ -32,6 +33,7 @@ def test_cluster_profile_serves_through_a_cluster_client(stack):
 
 
 def test_one_request_reads_tickers_on_every_master(stack):
+    warm_up_store(stack.store, stack.warehouse, TICKERS)  # other tests forget some of them
     server = make_server(stack)
     keys = [server.reader.key(ticker) for ticker in TICKERS]
     assert len({server.redis.keyslot(key) for key in keys}) == len(TICKERS)
