@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import postgres_server, redis_server, throwaway_database
+from tests.services import postgres_server, redis_cluster, redis_server, throwaway_database
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,6 +34,13 @@ def pg_dsn(pg_admin_dsn: str) -> Iterator[str]:
 def redis_url() -> Iterator[str]:
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes() -> Iterator[str]:
+    """A local 6-node Redis Cluster for the `cluster` profile; its startup nodes."""
+    with redis_cluster() as nodes:
+        yield nodes
 
 
 def copy_repo_skeleton(target: Path) -> Path:

@@ -8,9 +8,13 @@ says how to provide them. Nothing fakes a database.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
@@ -100,3 +104,34 @@ def _use_test_db(url: str) -> str:
     test_url = urlunparse(urlparse(url)._replace(path="/15"))
     redis.Redis.from_url(test_url).flushdb()
     return test_url
+
+
+CLUSTER_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "redis-cluster.sh"
+# Six loopback ports (3 masters + 3 replicas) and their bus ports (+10000); override when
+# another cluster on the machine uses these.
+DEFAULT_CLUSTER_PORTS = "7101 7102 7103 7104 7105 7106"
+
+
+@contextmanager
+def redis_cluster() -> Iterator[str]:
+    """A fresh local Redis Cluster started by infra/redis-cluster.sh, stopped afterwards.
+
+    Yields the STOCKFEATURES_REDIS_CLUSTER_NODES value. Ports come from
+    STOCKFEATURES_TEST_REDIS_CLUSTER_PORTS. A missing redis-server fails the test run (the
+    cluster profile is a feature, not an optional extra).
+    """
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.fail("the cluster profile's tests need redis-server and redis-cli on PATH "
+                    "(apt-get install redis-server)")
+    ports = (os.environ.get("STOCKFEATURES_TEST_REDIS_CLUSTER_PORTS") or DEFAULT_CLUSTER_PORTS).split()
+    state_dir = Path(tempfile.mkdtemp(prefix="sf_redis_cluster_")) / "state"
+    env = {**os.environ, "REDIS_CLUSTER_DIR": str(state_dir)}
+    started = subprocess.run([str(CLUSTER_SCRIPT), "start", *ports], env=env, capture_output=True,
+                             text=True, timeout=120)
+    if started.returncode != 0:
+        pytest.fail(f"infra/redis-cluster.sh start failed: {started.stderr.strip()}")
+    try:
+        yield started.stdout.strip().rpartition("=")[2]
+    finally:
+        subprocess.run([str(CLUSTER_SCRIPT), "stop", *ports], env=env, capture_output=True, timeout=60)
+        shutil.rmtree(state_dir.parent, ignore_errors=True)

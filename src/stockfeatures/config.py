@@ -1,7 +1,8 @@
 """Settings from environment variables: the one place that knows how the platform is wired.
 
 Feature math and flows never branch on the profile; they ask this module (and
-`stockfeatures.profiles`) for stores, so `local` and `prod` differ only in configuration.
+`stockfeatures.profiles`) for stores, so `local`, `prod` and `cluster` differ only in
+configuration.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from stockfeatures.redaction import redact
 
-PROFILES = ("local", "prod")
+PROFILES = ("local", "prod", "cluster")
 PG_SCHEMES = ("postgresql://", "postgres://")
 REDIS_SCHEMES = ("redis://", "rediss://")
+# The loopback cluster infra/redis-cluster.sh starts by default.
+DEFAULT_CLUSTER_NODES = "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103,127.0.0.1:7104,127.0.0.1:7105,127.0.0.1:7106"
 
 
 class ConfigError(ValueError):
@@ -39,6 +42,11 @@ class Settings:
     redis_url: str
     benchmark_ticker: str
     project: str
+    redis_cluster: RedisClusterSettings | None = None
+
+    @property
+    def uses_redis_cluster(self) -> bool:
+        return self.redis_cluster is not None
 
     @property
     def feature_repo_dir(self) -> Path:
@@ -66,12 +74,68 @@ class Settings:
             "STOCKFEATURES_PG_USER": unquote(pg.username or "postgres"),
             "STOCKFEATURES_PG_PASSWORD": unquote(pg.password or ""),
             "STOCKFEATURES_PG_SSLMODE": parse_qs(pg.query).get("sslmode", ["prefer"])[0],
-            "STOCKFEATURES_REDIS_CONNECTION": feast_redis_connection(self.redis_url),
+            "STOCKFEATURES_REDIS_CONNECTION": (
+                self.redis_cluster.feast_connection() if self.redis_cluster
+                else feast_redis_connection(self.redis_url)
+            ),
         }
 
     def export_feast_environment(self) -> None:
         """Make the yaml placeholders resolvable for Feast, overriding stale values."""
         os.environ.update(self.feast_environment())
+
+
+@dataclass(frozen=True)
+class RedisClusterSettings:
+    """Where the `cluster` profile's Redis Cluster is: startup nodes and credentials.
+
+    A cluster client needs only some reachable nodes (it discovers the rest with CLUSTER
+    SLOTS), so a managed cluster is named by its configuration endpoint alone. There is no
+    database number on a cluster (only db 0 exists), hence no URL form.
+    """
+
+    nodes: tuple[tuple[str, int], ...]
+    username: str | None = None
+    password: str | None = None
+    ssl: bool = False
+
+    def feast_connection(self) -> str:
+        """Feast's redis_cluster form: `host:port,host:port[,username=U][,password=P][,ssl=true]`."""
+        parts = [f"{host}:{port}" for host, port in self.nodes]
+        if self.username:
+            parts.append(f"username={self.username}")
+        if self.password:
+            parts.append(f"password={self.password}")
+        if self.ssl:
+            parts.append("ssl=true")
+        return ",".join(parts)
+
+
+def _cluster_nodes(text: str) -> tuple[tuple[str, int], ...]:
+    nodes = []
+    for item in (part.strip() for part in text.split(",")):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("STOCKFEATURES_REDIS_CLUSTER_NODES must list host:port pairs separated "
+                              f"by commas (e.g. {DEFAULT_CLUSTER_NODES.split(',')[0]}), got {item!r}")
+        nodes.append((host, int(port)))
+    return tuple(nodes)
+
+
+def _redis_cluster_settings() -> RedisClusterSettings:
+    """The cluster profile's Redis settings, from STOCKFEATURES_REDIS_CLUSTER_* variables."""
+    username = os.environ.get("STOCKFEATURES_REDIS_CLUSTER_USERNAME") or None
+    password = os.environ.get("STOCKFEATURES_REDIS_CLUSTER_PASSWORD") or None
+    if "," in (username or "") + (password or ""):
+        raise ConfigError("STOCKFEATURES_REDIS_CLUSTER_USERNAME/PASSWORD: Feast's Redis connection "
+                          "string cannot carry a ','; choose a password without commas")
+    ssl = (os.environ.get("STOCKFEATURES_REDIS_CLUSTER_SSL") or "false").strip().lower()
+    if ssl not in ("true", "false"):
+        raise ConfigError(f"STOCKFEATURES_REDIS_CLUSTER_SSL must be true or false, got {ssl!r}")
+    return RedisClusterSettings(
+        nodes=_cluster_nodes(os.environ.get("STOCKFEATURES_REDIS_CLUSTER_NODES") or DEFAULT_CLUSTER_NODES),
+        username=username, password=password, ssl=ssl == "true",
+    )
 
 
 def feast_redis_connection(redis_url: str) -> str:
@@ -144,4 +208,5 @@ def load_settings(profile: str | None = None) -> Settings:
         redis_url=redis_url,
         benchmark_ticker=benchmark,
         project="stockfeatures",
+        redis_cluster=_redis_cluster_settings() if chosen == "cluster" else None,
     )

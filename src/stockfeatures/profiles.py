@@ -1,7 +1,9 @@
 """Builds the stores a profile asks for: the one place that knows `local` from `prod`.
 
 Feature math, flows and serving receive a Warehouse and a FeatureStore from here and never
-branch on the profile themselves (the Dagster project_fully_featured pattern).
+branch on the profile themselves (the Dagster project_fully_featured pattern). `cluster`
+shares prod's PostgreSQL warehouse; only its online store differs, and that lives in its
+feature_store.cluster.yaml (and in serving's Redis client, serving/factory.py).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ class ProfileStack:
 
 
 def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
-                pg_dsn: str | None = None, redis_url: str | None = None) -> ProfileStack:
+                pg_dsn: str | None = None, redis_url: str | None = None,
+                redis_cluster_nodes: str | None = None) -> ProfileStack:
     copy_repo_skeleton(root)
     monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(root))
     monkeypatch.setenv("STOCKFEATURES_PROFILE", profile)
@@ -37,6 +38,8 @@ def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setenv("STOCKFEATURES_PG_DSN", pg_dsn)
     if redis_url:
         monkeypatch.setenv("STOCKFEATURES_REDIS_URL", redis_url)
+    if redis_cluster_nodes:
+        monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_NODES", redis_cluster_nodes)
     settings = load_settings()
     warehouse = open_warehouse(settings)
     warehouse.migrate()

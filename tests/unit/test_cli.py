@@ -146,3 +146,26 @@ def test_pipelines_refuse_an_unknown_source_in_one_line(capsys):
     assert len(err) == 1  # other tests may have registered more sources: those are listed too
     assert err[0].startswith("python -m pipelines backfill: error: unknown --source 'nope'; known: ")
     assert {"csv", "sample", "yfinance"} <= set(err[0].split("known: ")[1].split(", "))
+
+
+def test_env_exports_cluster_connection_for_feast(monkeypatch, capsys):
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_NODES", "127.0.0.1:7101,127.0.0.1:7102")
+    assert main(["--profile", "cluster", "env"]) == 0
+    out = capsys.readouterr().out
+    assert "STOCKFEATURES_REDIS_CONNECTION='127.0.0.1:7101,127.0.0.1:7102'" in out
+    assert "feature_store.cluster.yaml" in out
+
+
+def test_unreachable_redis_cluster_names_its_nodes_and_the_fix(monkeypatch):
+    import redis
+
+    from stockfeatures.cli.failures import explain
+    from stockfeatures.config import load_settings
+
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_NODES", "127.0.0.1:7101,127.0.0.1:7102")
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_PASSWORD", "Hunter22")
+    error = redis.ConnectionError("Error 111 connecting to 127.0.0.1:7101. Connection refused.")
+    message = explain(error, load_settings("cluster"))
+    assert "Redis Cluster at 127.0.0.1:7101,127.0.0.1:7102 is unreachable" in message
+    assert "STOCKFEATURES_REDIS_CLUSTER_NODES" in message and "infra/redis-cluster.sh start" in message
+    assert "Hunter22" not in message

@@ -59,3 +59,46 @@ def test_comma_in_redis_password_is_refused_with_the_reason(monkeypatch):
     with pytest.raises(ConfigError, match="without commas") as error:
         load_settings()
     assert "a,b" not in str(error.value)
+
+
+def test_cluster_profile_gives_feast_its_startup_nodes_and_credentials(monkeypatch):
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_NODES", "cfg.cache.internal:6379, 10.0.0.7:7000")
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_PASSWORD", "Hunter22")
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_SSL", "true")
+    settings = load_settings("cluster")
+    assert settings.feature_store_yaml.name == "feature_store.cluster.yaml"
+    assert settings.redis_cluster.nodes == (("cfg.cache.internal", 6379), ("10.0.0.7", 7000))
+    connection = settings.feast_environment()["STOCKFEATURES_REDIS_CONNECTION"]
+    assert connection == "cfg.cache.internal:6379,10.0.0.7:7000,password=Hunter22,ssl=true"
+    assert redact(connection) == "cfg.cache.internal:6379,10.0.0.7:7000,password=***,ssl=true"
+
+
+def test_feast_reads_the_cluster_connection_string_as_cluster_nodes():
+    """The string goes through Feast's own parser: no db number (a cluster has only db 0)."""
+    from feast.infra.online_stores.redis import RedisOnlineStore
+
+    from stockfeatures.config import DEFAULT_CLUSTER_NODES, RedisClusterSettings
+
+    settings = RedisClusterSettings(nodes=(("127.0.0.1", 7101), ("127.0.0.1", 7102)))
+    nodes, params = RedisOnlineStore._parse_connection_string(settings.feast_connection())
+    assert nodes == [{"host": "127.0.0.1", "port": "7101"}, {"host": "127.0.0.1", "port": "7102"}]
+    assert params == {}
+    assert DEFAULT_CLUSTER_NODES.startswith("127.0.0.1:7101,")  # infra/redis-cluster.sh's default
+
+
+def test_prod_profile_has_no_cluster_settings(monkeypatch):
+    monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_NODES", "10.0.0.7:7000")
+    assert load_settings("prod").redis_cluster is None
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("STOCKFEATURES_REDIS_CLUSTER_NODES", "10.0.0.7", "host:port pairs"),
+    ("STOCKFEATURES_REDIS_CLUSTER_NODES", "10.0.0.7:7000,", "host:port pairs"),
+    ("STOCKFEATURES_REDIS_CLUSTER_PASSWORD", "a,b", "without commas"),
+    ("STOCKFEATURES_REDIS_CLUSTER_SSL", "yes", "true or false"),
+])
+def test_bad_cluster_setting_is_refused_naming_the_variable(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=message) as error:
+        load_settings("cluster")
+    assert variable.rsplit("_", 1)[0] in str(error.value)

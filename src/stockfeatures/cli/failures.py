@@ -86,6 +86,11 @@ def _not_applied(error: BaseException, settings: Settings | None) -> str | None:
 def _redis_unreachable(error: BaseException, settings: Settings | None) -> str | None:
     for link in _chain(error):
         if _is(link, "redis.exceptions", "ConnectionError") or _is(link, "redis.exceptions", "TimeoutError"):
+            if settings is not None and settings.redis_cluster is not None:
+                nodes = ",".join(f"{host}:{port}" for host, port in settings.redis_cluster.nodes)
+                return (f"the Redis Cluster at {nodes} is unreachable ({redact(_first_line(link))}).\n"
+                        "Start it (infra/redis-cluster.sh start), or set "
+                        "STOCKFEATURES_REDIS_CLUSTER_NODES to nodes that answer.")
             where = redact(settings.redis_url) if settings else "STOCKFEATURES_REDIS_URL"
             return (f"Redis is unreachable at {where} ({redact(_first_line(link))}).\n"
                     "Start Redis, or set STOCKFEATURES_REDIS_URL to one that answers.")

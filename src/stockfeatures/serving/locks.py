@@ -5,6 +5,12 @@ lock if that caller dies, so nobody waits forever. It is released only by its ow
 (compare-and-delete), so a slow owner whose lock expired cannot delete a successor's.
 The marker remembers, for one session, that a fill found nothing newer (stale) or nothing
 at all (unknown), so repeated requests for such tickers do not each go to the warehouse.
+
+The same keys work on a Redis Cluster: a lock is one key per command (SET NX PX, the
+compare-and-delete script), and the markers of one session share the hash tag
+`{checked:<session close>}`, so the MGET that reads them for a batch of tickers stays one
+command on one slot instead of raising CROSSSLOT. Markers are few (only tickers found stale
+or unknown) and expire after negative_ttl_s, so keeping a session's on one node is cheap.
 """
 
 from __future__ import annotations
@@ -30,7 +36,11 @@ class FillLocks:
         return f"{self.prefix}:fill-lock:{ticker}"
 
     def marker_key(self, ticker: str, expected_close_s: int) -> str:
-        return f"{self.prefix}:checked:{expected_close_s}:{ticker}"
+        return f"{self.prefix}:{{checked:{expected_close_s}}}:{ticker}"
+
+    def marker_pattern(self, ticker: str) -> str:
+        """SCAN pattern of a ticker's markers for every session."""
+        return f"{self.prefix}:{{checked:*}}:{ticker}"
 
     def acquire(self, tickers: Sequence[str]) -> dict[str, str]:
         """Try every lock in one round trip; returns ticker -> token for those acquired."""

@@ -42,7 +42,13 @@ MARKER_MEMO_S = 1.0
 # worker's latest-rows cache, or the warehouse itself (a cache fill, a lazy fill).
 TIER_ONLINE, TIER_CACHE, TIER_WAREHOUSE = "online", "cache", "warehouse"
 
-REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
+# What "Redis is unavailable" looks like, on one server or a cluster. A cluster adds the
+# errors of a failover in progress: CLUSTERDOWN / MASTERDOWN while a replica is promoted,
+# slots with no reachable node, TRYAGAIN during a slot migration. A CROSSSLOT error is
+# not here: it is a bug in a key layout, not an outage to serve around.
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError,
+                redis.exceptions.ClusterError, redis.exceptions.SlotNotCoveredError,
+                redis.exceptions.TryAgainError)
 
 
 @dataclass

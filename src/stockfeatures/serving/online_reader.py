@@ -6,6 +6,9 @@ Redis trips the breaker instead of hanging the request. It skips what makes
 FeatureStore.get_online_features cost ~0.2 ms per call (registry lookups, response proto
 assembly); the values are exactly those Feast wrote. FeastReader does the same through the
 provider's online_read for any other online store (SQLite in the `local` profile).
+On a Redis Cluster (the `cluster` profile) the client is a RedisCluster and the pipeline a
+ClusterPipeline: each HMGET names one key, so the pipeline splits by slot into one round
+trip per master and never needs keys of different tickers to share a slot.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from datetime import datetime
 import pandas as pd
 import redis
 from feast import FeatureStore
+from redis.cluster import RedisCluster
 
 from stockfeatures import metrics
 from stockfeatures.prices.tickers import validate_tickers
@@ -62,7 +63,7 @@ class FeatureServer(MissPath):
         self,
         store: FeatureStore,
         warehouse: Warehouse,
-        redis_client: redis.Redis,
+        redis_client: redis.Redis | RedisCluster,
         *,
         benchmark: str,
         options: ServingOptions | None = None,

@@ -1,5 +1,5 @@
 """After a restatement, compute + materialize leave the online store holding exactly the
-warehouse's latest-known values, in both profiles, while backtests as known before the
+warehouse's latest-known values, in every profile, while backtests as known before the
 restatement still see the old ones (issue 10, finding 2)."""
 
 from __future__ import annotations
@@ -39,12 +39,16 @@ def _latest_known(stack) -> pd.DataFrame:
     return stack.warehouse.latest_features(TICKERS).set_index("ticker")[list(FEATURE_NAMES)]
 
 
-@pytest.fixture(scope="module", params=["local", "prod"])
+@pytest.fixture(scope="module", params=["local", "prod", "cluster"])
 def restated(request, tmp_path_factory, pg_admin_dsn, redis_url):
     with pytest.MonkeyPatch.context() as monkeypatch, throwaway_database(pg_admin_dsn) as dsn:
         profile = request.param
-        stack = build_stack(profile, tmp_path_factory.mktemp(profile), monkeypatch,
-                            dsn if profile == "prod" else None, redis_url if profile == "prod" else None)
+        servers = {} if profile == "local" else {"pg_dsn": dsn}
+        if profile == "prod":
+            servers["redis_url"] = redis_url
+        if profile == "cluster":
+            servers["redis_cluster_nodes"] = request.getfixturevalue("redis_cluster_nodes")
+        stack = build_stack(profile, tmp_path_factory.mktemp(profile), monkeypatch, **servers)
         before = _latest_known(stack)
         known_at = _restate(stack, "SPY", 0, 1.03)  # every ticker's beta_60d on the latest session
         _restate(stack, "AAPL", 21, 3.0)  # AAPL's mom_12_1 to the top of the ranks

@@ -22,7 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stockfeatures.serving.factory import fail_fast_feast_redis, serving_redis
+from stockfeatures.serving.factory import (
+    fail_fast_feast_redis,
+    loop_redis_url,
+    serving_client,
+    serving_redis,
+)
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.server import FeatureServer
 from tests.integration.profile_stack import build_stack
@@ -59,15 +64,15 @@ def make_server(stack, *, now=TUESDAY_MORNING, redis_url=None, store=None, **opt
     opts = ServingOptions(**{"negative_ttl_s": 30.0, **options})
     store = store or stack.store
     fail_fast_feast_redis(store, opts.redis_timeout_s)
-    url = redis_url or stack.settings.redis_url
     return FeatureServer(
         store,
         CountingWarehouse(stack.warehouse),
-        serving_redis(url, opts.redis_timeout_s),
+        serving_redis(redis_url, opts.redis_timeout_s) if redis_url
+        else serving_client(stack.settings, opts.redis_timeout_s),
         benchmark=stack.settings.benchmark_ticker,
         options=opts,
         clock=lambda: now,
-        redis_url=url,
+        redis_url=redis_url or loop_redis_url(stack.settings),
     )
 
 
@@ -75,7 +80,7 @@ def forget_online(server: FeatureServer, ticker: str) -> None:
     """Remove a ticker's online values and serving's locks/markers for it."""
     client = server.redis
     client.delete(server.reader.key(ticker), server.locks.lock_key(ticker))
-    for key in client.scan_iter(match=f"{server.locks.prefix}:checked:*:{ticker}"):
+    for key in client.scan_iter(match=server.locks.marker_pattern(ticker)):
         client.delete(key)
 
 

@@ -126,6 +126,9 @@ def check(command: Command) -> None:
         check_docker_compose(command, args)
     elif program == "cp":
         assert (command.cwd / args[0]).exists(), f"{command}: no file {args[0]}"
+    elif program == "redis-cluster.sh":
+        assert args[:1] and args[0] in {"start", "stop", "nodes"}, f"{command}: start, stop or nodes"
+        assert all(port.isdigit() for port in args[1:]), f"{command}: ports are numbers"
     else:
         assert program in SHELL_BUILTINS_AND_SYSTEM or SUBSTITUTED in program, \
             f"{command}: the test does not know how to check `{program}`; teach it"

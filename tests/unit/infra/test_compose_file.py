@@ -12,6 +12,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 from tests.unit.infra.compose_file import (
     documented_variables,
@@ -189,3 +190,31 @@ def test_docker_compose_accepts_the_file_with_the_example_environment(tmp_path) 
          "--env-file", str(ENV_EXAMPLE), "config", "--quiet"],
         capture_output=True, text=True, env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+CLUSTER_OVERRIDE = REPO / "docker-compose.cluster.yml"
+
+
+def test_the_cluster_variant_merges_and_switches_serving_to_the_cluster_profile() -> None:
+    """docker-compose.cluster.yml over docker-compose.yml: 6 cluster nodes, a one-shot join,
+    and the feature server and worker on the `cluster` profile (validated by compose itself)."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is not installed: `apt-get install -y docker-compose`")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("STOCKFEATURES_", "POSTGRES_", "REDIS_", "GRAFANA_"))}
+    result = subprocess.run(
+        [binary, "--project-directory", str(REPO), "-f", str(COMPOSE_FILE), "-f", str(CLUSTER_OVERRIDE),
+         "--env-file", str(ENV_EXAMPLE), "config"],
+        capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    merged = yaml.safe_load(result.stdout)["services"]
+    nodes = [name for name in merged if name.startswith("redis-cluster-") and name[-1].isdigit()]
+    assert len(nodes) == 6
+    assert all("--cluster-enabled" in merged[name]["command"] for name in nodes)
+    assert "--cluster-replicas 1" in merged["redis-cluster-init"]["command"][0]
+    for name in ("feature-server", "prefect-worker"):
+        environment = merged[name]["environment"]
+        assert environment["STOCKFEATURES_PROFILE"] == "cluster"
+        assert set(environment["STOCKFEATURES_REDIS_CLUSTER_NODES"].replace(":6379", "").split(",")) <= set(nodes)
+    assert merged["feature-server"]["depends_on"]["redis-cluster-init"]["condition"] == \
+        "service_completed_successfully"
