@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -34,6 +35,7 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.integration.pit.feast_repo
 RESULTS = Path(__file__).resolve().parent / "results"
 TABLE = "bench_offline_write"
 
@@ -69,26 +71,11 @@ def build_store(root: Path, dsn: str):
     from feast.types import Float64
 
     from stockfeatures.offline.pit_store import STORE_TYPE
+    from tests.integration.pit.feast_repo import repo_yaml
 
-    pg = urlparse(dsn)
-    (root / "feature_store.yaml").write_text(f"""project: bench_offline_write
-provider: local
-registry:
-  path: {root / "registry.db"}
-  cache_ttl_seconds: 0
-online_store:
-  type: sqlite
-  path: {root / "online.db"}
-offline_store:
-  type: {STORE_TYPE}
-  host: {pg.hostname or "127.0.0.1"}
-  port: {pg.port or 5432}
-  database: {pg.path.lstrip("/")}
-  user: {pg.username or "postgres"}
-  password: "{pg.password or ""}"
-  sslmode: disable
-entity_key_serialization_version: 3
-""")
+    (root / "feature_store.yaml").write_text(repo_yaml(
+        root / "registry.db", f"type: sqlite\n  path: {root / 'online.db'}", STORE_TYPE, dsn,
+        project="bench_offline_write"))
     ticker = Entity(name="ticker", join_keys=["ticker"], value_type=ValueType.STRING)
     source = PostgreSQLSource(name="bench_source", table=TABLE, timestamp_field="event_timestamp",
                               created_timestamp_column="created_timestamp")

@@ -159,16 +159,18 @@ DEFINITIONS = [
 ]
 
 
-def _yaml(registry: Path, online: Path, offline_type: str, dsn: str, extra: str = "") -> str:
+def repo_yaml(registry: Path, online: str, offline_type: str, dsn: str, extra: str = "",
+              project: str = "pit_test") -> str:
+    """feature_store.yaml of a throwaway test repo on `dsn`; `online` is the online_store
+    block's body (e.g. "type: sqlite\n  path: ...")."""
     pg = urlparse(dsn)
-    return f"""project: pit_test
+    return f"""project: {project}
 provider: local
 registry:
   path: {registry}
   cache_ttl_seconds: 0
 online_store:
-  type: sqlite
-  path: {online}
+  {online}
 offline_store:
   type: {offline_type}
   host: {pg.hostname or "127.0.0.1"}
@@ -213,7 +215,7 @@ def build_repo(root: Path, dsn: str) -> PitRepo:
         repo_dir = root / label
         repo_dir.mkdir(parents=True)
         (repo_dir / "feature_store.yaml").write_text(
-            _yaml(root / "registry.db", repo_dir / "online.db", offline_type, dsn, extra)
+            repo_yaml(root / "registry.db", f"type: sqlite\n  path: {repo_dir / 'online.db'}", offline_type, dsn, extra)
         )
         stores[label] = FeatureStore(repo_path=str(repo_dir))
     stores["fast"].apply(DEFINITIONS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 import psycopg
 from feast import Entity, FeatureStore, FeatureView, Field, PushSource, ValueType
@@ -21,6 +20,7 @@ from feast.types import Float64, Int64
 
 from stockfeatures.config import feast_redis_connection
 from stockfeatures.offline.pit_store import STORE_TYPE
+from tests.integration.pit.feast_repo import repo_yaml
 
 BARS_TABLE = "h1_push_bars"
 BAR_FEATURES = ("ret_5m", "volume")
@@ -83,25 +83,9 @@ class PushRepo:
 def build_push_repo(root: Path, dsn: str, redis_url: str) -> PushRepo:
     with psycopg.connect(dsn) as conn:
         conn.execute(DDL)
-    pg = urlparse(dsn)
-    (root / "feature_store.yaml").write_text(f"""project: h1_push_test
-provider: local
-registry:
-  path: {root / "registry.db"}
-  cache_ttl_seconds: 0
-online_store:
-  type: redis
-  connection_string: "{feast_redis_connection(redis_url)}"
-offline_store:
-  type: {STORE_TYPE}
-  host: {pg.hostname or "127.0.0.1"}
-  port: {pg.port or 5432}
-  database: {pg.path.lstrip("/")}
-  user: {pg.username or "postgres"}
-  password: "{pg.password or ""}"
-  sslmode: disable
-entity_key_serialization_version: 3
-""")
+    (root / "feature_store.yaml").write_text(repo_yaml(
+        root / "registry.db", f'type: redis\n  connection_string: "{feast_redis_connection(redis_url)}"',
+        STORE_TYPE, dsn, project="h1_push_test"))
     store = FeatureStore(repo_path=str(root))
     store.apply(DEFINITIONS)
     return PushRepo(dsn=dsn, store=store)
