@@ -217,6 +217,8 @@ def build_repo(root: Path, dsn: str) -> PitRepo:
         (repo_dir / "feature_store.yaml").write_text(
             repo_yaml(root / "registry.db", f"type: sqlite\n  path: {repo_dir / 'online.db'}", offline_type, dsn, extra)
         )
-        stores[label] = FeatureStore(repo_path=str(repo_dir))
+        # The yaml by path: FEAST_FS_YAML_FILE_PATH, which a profile stack exports for the
+        # test session, would otherwise point this store at that stack's yaml.
+        stores[label] = FeatureStore(repo_path=str(repo_dir), fs_yaml_file=repo_dir / "feature_store.yaml")
     stores["fast"].apply(DEFINITIONS)
     return PitRepo(dsn=dsn, stock=stores["stock"], fast=stores["fast"])

@@ -86,6 +86,6 @@ def build_push_repo(root: Path, dsn: str, redis_url: str) -> PushRepo:
     (root / "feature_store.yaml").write_text(repo_yaml(
         root / "registry.db", f'type: redis\n  connection_string: "{feast_redis_connection(redis_url)}"',
         STORE_TYPE, dsn, project="h1_push_test"))
-    store = FeatureStore(repo_path=str(root))
+    store = FeatureStore(repo_path=str(root), fs_yaml_file=root / "feature_store.yaml")  # see feast_repo
     store.apply(DEFINITIONS)
     return PushRepo(dsn=dsn, store=store)
