@@ -1,9 +1,11 @@
 """The two read routes' handlers: request in, (status, JSON bytes, tier) out.
 
-Parsing and validation (pure CPU, microseconds) run on the event loop; the read itself,
-which may wait on Redis, PostgreSQL or Feast, runs in a thread of the worker's read pool
-under a deadline (STOCKFEATURES_SERVING_READ_TIMEOUT_S, 1 s by default): past it the
-answer is 503, and /health and /metrics keep answering because the loop never waits.
+Parsing and validation (pure CPU, microseconds) run on the event loop, and so does a fresh
+hit of a request shape already resolved (an asyncio Redis read: its wait does not block the
+loop). Any other read, which may wait on Redis, PostgreSQL or Feast, runs in a thread of
+the worker's read pool; the whole read is under a deadline
+(STOCKFEATURES_SERVING_READ_TIMEOUT_S, 1 s by default): past it the answer is 503, and
+/health and /metrics keep answering because the loop never blocks.
 Every client mistake maps to a 4xx whose message names the problem; 500 is left for bugs.
 """
 

@@ -6,7 +6,9 @@ lock) fills it from the warehouse or stored prices and writes it back through Fe
 the others wait for that result. When Redis fails, a circuit breaker sends reads to the
 degraded tier (serving.degraded: a per-worker copy of the warehouse's latest rows,
 source=offline) until a probe finds Redis back; PostgreSQL has a breaker of its own.
-Everything here may wait on a network: the HTTP layer runs it in threads, under a deadline.
+The HTTP layer runs the reads in threads under a deadline, except start_lookup,
+take_online and serve_remembered_misses (CPU only), which it calls on the event loop around
+an asyncio online read for fresh hits (serving.http_reads).
 """
 
 from __future__ import annotations
