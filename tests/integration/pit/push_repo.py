@@ -22,7 +22,7 @@ from stockfeatures.config import feast_redis_connection
 from stockfeatures.offline.pit_store import STORE_TYPE
 from tests.integration.pit.feast_repo import repo_yaml
 
-BARS_TABLE = "h1_push_bars"
+BARS_TABLE = "push_bars"
 BAR_FEATURES = ("ret_5m", "volume")
 DDL = f"""
 CREATE TABLE {BARS_TABLE} (
@@ -37,14 +37,14 @@ CREATE INDEX ON {BARS_TABLE} (ticker, event_timestamp);
 
 ticker = Entity(name="ticker", join_keys=["ticker"], value_type=ValueType.STRING)
 bars_source = PostgreSQLSource(
-    name="h1_bars_source",
+    name="push_bars_source",
     table=BARS_TABLE,
     timestamp_field="event_timestamp",
     created_timestamp_column="created_timestamp",
 )
-bars_push = PushSource(name="h1_bars_push", batch_source=bars_source)
+bars_push = PushSource(name="push_bars_push", batch_source=bars_source)
 bars_view = FeatureView(
-    name="h1_bars",
+    name="push_bars",
     entities=[ticker],
     ttl=timedelta(hours=1),
     schema=[Field(name="ret_5m", dtype=Float64), Field(name="volume", dtype=Int64)],
@@ -52,12 +52,12 @@ bars_view = FeatureView(
 )
 # A query source: nothing to append to, so offline writes must refuse it.
 query_view = FeatureView(
-    name="h1_bars_by_query",
+    name="push_bars_by_query",
     entities=[ticker],
     ttl=timedelta(hours=1),
     schema=[Field(name="ret_5m", dtype=Float64)],
     source=PostgreSQLSource(
-        name="h1_bars_query_source",
+        name="push_bars_query_source",
         query=f"SELECT ticker, event_timestamp, created_timestamp, ret_5m FROM {BARS_TABLE}",
         timestamp_field="event_timestamp",
         created_timestamp_column="created_timestamp",
@@ -85,7 +85,7 @@ def build_push_repo(root: Path, dsn: str, redis_url: str) -> PushRepo:
         conn.execute(DDL)
     (root / "feature_store.yaml").write_text(repo_yaml(
         root / "registry.db", f'type: redis\n  connection_string: "{feast_redis_connection(redis_url)}"',
-        STORE_TYPE, dsn, project="h1_push_test"))
+        STORE_TYPE, dsn, project="push_test"))
     store = FeatureStore(repo_path=str(root), fs_yaml_file=root / "feature_store.yaml")  # see feast_repo
     store.apply(DEFINITIONS)
     return PushRepo(dsn=dsn, store=store)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 BAR_END = pd.Timestamp("2024-03-05 14:35:00", tz="UTC")  # 09:35 New York: first bar's end
 FIVE_MIN = pd.Timedelta(minutes=5)
 SECOND = pd.Timedelta(seconds=1)
-REFS = ["h1_bars:ret_5m", "h1_bars:volume"]
+REFS = ["push_bars:ret_5m", "push_bars:volume"]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def online_return(repo: PushRepo, ticker: str) -> float | None:
 
 def test_written_bars_are_read_back_point_in_time(repo):
     repo.store.write_to_offline_store(
-        "h1_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 100), ("AAA", BAR_END + FIVE_MIN, BAR_END + FIVE_MIN, 0.02, 200)])
+        "push_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 100), ("AAA", BAR_END + FIVE_MIN, BAR_END + FIVE_MIN, 0.02, 200)])
     )
     frame = as_of(repo, [("AAA", BAR_END - SECOND), ("AAA", BAR_END), ("AAA", BAR_END + FIVE_MIN - SECOND),
                          ("AAA", BAR_END + FIVE_MIN)], filter_by_created_timestamp=True)
@@ -76,8 +76,8 @@ def test_written_bars_are_read_back_point_in_time(repo):
 
 def test_restated_bar_is_appended_and_hidden_before_it_was_known(repo):
     learned = BAR_END + pd.Timedelta(minutes=7)
-    repo.store.write_to_offline_store("h1_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 100)]))
-    repo.store.write_to_offline_store("h1_bars", bars([("AAA", BAR_END, learned, 0.015, 100)]))
+    repo.store.write_to_offline_store("push_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 100)]))
+    repo.store.write_to_offline_store("push_bars", bars([("AAA", BAR_END, learned, 0.015, 100)]))
     assert repo.stored_rows() == 2  # the first version is kept, not updated in place
     frame = as_of(repo, [("AAA", learned - SECOND), ("AAA", learned)], filter_by_created_timestamp=True)
     assert returns(frame) == [0.01, 0.015]
@@ -86,8 +86,8 @@ def test_restated_bar_is_appended_and_hidden_before_it_was_known(repo):
 def test_consecutive_writes_are_all_readable(repo):
     first = bars([("AAA", BAR_END, BAR_END, 0.01, 100), ("BBB", BAR_END, BAR_END, -0.01, 50)])
     second = bars([("AAA", BAR_END + FIVE_MIN, BAR_END + FIVE_MIN, 0.03, 300)])
-    repo.store.write_to_offline_store("h1_bars", first)
-    repo.store.write_to_offline_store("h1_bars", second)
+    repo.store.write_to_offline_store("push_bars", first)
+    repo.store.write_to_offline_store("push_bars", second)
     frame = as_of(repo, [("AAA", BAR_END), ("BBB", BAR_END), ("AAA", BAR_END + FIVE_MIN)])
     assert returns(frame) == [0.01, -0.01, 0.03]
 
@@ -96,13 +96,13 @@ def test_columns_are_matched_by_name_not_position(repo):
     # reorder_columns=False hands the frame to the store in the caller's order; the table's
     # order is created_timestamp, ticker, event_timestamp, ret_5m, volume.
     frame = bars([("AAA", BAR_END, BAR_END, 0.01, 100)])[["volume", "ret_5m", "event_timestamp", "ticker", "created_timestamp"]]
-    repo.store.write_to_offline_store("h1_bars", frame, reorder_columns=False)
+    repo.store.write_to_offline_store("push_bars", frame, reorder_columns=False)
     assert returns(as_of(repo, [("AAA", BAR_END)])) == [0.01]
 
 
 def test_timestamps_in_any_zone_are_stored_as_the_same_utc_instant(repo):
     new_york = BAR_END.tz_convert("America/New_York")
-    repo.store.write_to_offline_store("h1_bars", bars([("AAA", new_york, new_york, 0.01, 100)]))
+    repo.store.write_to_offline_store("push_bars", bars([("AAA", new_york, new_york, 0.01, 100)]))
     with psycopg.connect(repo.dsn) as conn:
         stored = conn.execute(f"SELECT event_timestamp, created_timestamp FROM {BARS_TABLE}").fetchone()
     assert [pd.Timestamp(ts) for ts in stored] == [BAR_END, BAR_END]
@@ -111,9 +111,9 @@ def test_timestamps_in_any_zone_are_stored_as_the_same_utc_instant(repo):
 def test_nulls_and_empty_writes_are_accepted(repo):
     # pandas makes the volume column float64 (1.0, NaN): whole floats fit a bigint column.
     repo.store.write_to_offline_store(
-        "h1_bars", bars([("AAA", BAR_END, BAR_END, None, 1), ("BBB", BAR_END, BAR_END, 0.02, None)])
+        "push_bars", bars([("AAA", BAR_END, BAR_END, None, 1), ("BBB", BAR_END, BAR_END, 0.02, None)])
     )
-    repo.store.write_to_offline_store("h1_bars", bars([]).astype({"ret_5m": float, "volume": "int64"}))
+    repo.store.write_to_offline_store("push_bars", bars([]).astype({"ret_5m": float, "volume": "int64"}))
     assert repo.stored_rows() == 2
     frame = as_of(repo, [("AAA", BAR_END), ("BBB", BAR_END)])
     assert returns(frame) == [None, 0.02]
@@ -122,12 +122,12 @@ def test_nulls_and_empty_writes_are_accepted(repo):
 
 def test_a_fractional_value_for_an_integer_column_is_refused(repo):
     with pytest.raises(SchemaMismatch, match="column 'volume' holds double.*int8"):
-        repo.store.write_to_offline_store("h1_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 1.5)]))
+        repo.store.write_to_offline_store("push_bars", bars([("AAA", BAR_END, BAR_END, 0.01, 1.5)]))
     assert repo.stored_rows() == 0
 
 
 def write_directly(repo: PushRepo, table: pa.Table) -> None:
-    view = repo.store.get_feature_view("h1_bars")
+    view = repo.store.get_feature_view("push_bars")
     FastPostgreSQLOfflineStore.offline_write_batch(repo.store.config, view, table, None)
 
 
@@ -142,7 +142,7 @@ def test_a_column_of_the_wrong_type_is_refused_and_nothing_is_written(repo):
     frame = bars([("AAA", BAR_END, BAR_END, 0.01, 100), ("BBB", BAR_END, BAR_END, 0.02, 100)])
     frame["ret_5m"] = ["0.01", "0.02"]
     with pytest.raises(SchemaMismatch, match=r"column 'ret_5m' holds string.*float8"):
-        repo.store.write_to_offline_store("h1_bars", frame)
+        repo.store.write_to_offline_store("push_bars", frame)
     assert repo.stored_rows() == 0
 
 
@@ -156,30 +156,30 @@ def test_an_integer_that_does_not_fit_its_column_is_refused(repo):
 def test_naive_timestamps_are_refused_for_instant_columns(repo):
     frame = bars([("AAA", BAR_END.tz_localize(None), BAR_END, 0.01, 100)])
     with pytest.raises(SchemaMismatch, match="column 'event_timestamp'.*timezone-naive"):
-        repo.store.write_to_offline_store("h1_bars", frame)
+        repo.store.write_to_offline_store("push_bars", frame)
 
 
 def test_a_query_source_is_refused(repo):
-    view = repo.store.get_feature_view("h1_bars_by_query")
+    view = repo.store.get_feature_view("push_bars_by_query")
     table = pa.Table.from_pandas(bars([("AAA", BAR_END, BAR_END, 0.01, 100)]).drop(columns=["volume"]))
     with pytest.raises(SourceNotWritable, match="defined by `query`.*`table=`"):
         FastPostgreSQLOfflineStore.offline_write_batch(repo.store.config, view, table, None)
 
 
 def test_push_to_offline_is_readable_point_in_time_and_not_online(repo):
-    repo.store.push("h1_bars_push", bars([("AAA", BAR_END, BAR_END, 0.01, 100)]), to=PushMode.OFFLINE)
+    repo.store.push("push_bars_push", bars([("AAA", BAR_END, BAR_END, 0.01, 100)]), to=PushMode.OFFLINE)
     assert returns(as_of(repo, [("AAA", BAR_END - SECOND), ("AAA", BAR_END)])) == [None, 0.01]
     assert online_return(repo, "AAA") is None
 
 
 def test_push_to_online_and_offline_is_readable_from_both(repo):
     pushed = bars([("AAA", BAR_END, BAR_END, 0.01, 100), ("BBB", BAR_END, BAR_END, -0.02, 40)])
-    repo.store.push("h1_bars_push", pushed, to=PushMode.ONLINE_AND_OFFLINE)
+    repo.store.push("push_bars_push", pushed, to=PushMode.ONLINE_AND_OFFLINE)
     assert online_return(repo, "AAA") == 0.01
     assert online_return(repo, "BBB") == -0.02
     assert returns(as_of(repo, [("AAA", BAR_END), ("BBB", BAR_END)])) == [0.01, -0.02]
     later = bars([("AAA", BAR_END + FIVE_MIN, BAR_END + FIVE_MIN, 0.03, 120)])
-    repo.store.push("h1_bars_push", later, to=PushMode.ONLINE_AND_OFFLINE)
+    repo.store.push("push_bars_push", later, to=PushMode.ONLINE_AND_OFFLINE)
     assert online_return(repo, "AAA") == 0.03
     assert returns(as_of(repo, [("AAA", BAR_END), ("AAA", BAR_END + FIVE_MIN)])) == [0.01, 0.03]
 
@@ -202,12 +202,12 @@ def test_every_supported_type_round_trips_through_the_binary_copy(pit_dsn):
     }
     table = pa.table({name: pa.array(v, type=t) for name, (_, v, t) in values.items()})
     with psycopg.connect(pit_dsn) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE h1_all_types ({})".format(
+        cur.execute("CREATE TEMP TABLE push_all_types ({})".format(
             ", ".join(f'"{name}" {pg}' for name, (pg, _, _) in values.items())))
-        targets = target_columns(cur, "h1_all_types")
+        targets = target_columns(cur, "push_all_types")
         columns = [wire_column(t.name, table.column(t.name), t) for t in targets]
-        copy_rows_in(cur, "h1_all_types", [t.name for t in targets], columns, batch_rows=2)
-        cur.execute("SELECT * FROM h1_all_types")
+        copy_rows_in(cur, "push_all_types", [t.name for t in targets], columns, batch_rows=2)
+        cur.execute("SELECT * FROM push_all_types")
         stored = cur.fetchall()
     expected = {
         **{name: v for name, (_, v, _) in values.items()},
