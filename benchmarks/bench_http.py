@@ -42,15 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import contextlib
 
 from bench_online import REPO, RESULTS, build_bench_stack  # noqa: E402
+from http_report import FLOOR, RATES, SINGLE_RATE, render  # noqa: E402
 
 from tests.integration.serving.conftest import PgCluster, RedisProcess  # noqa: E402
 
-RATES = {1000: (20, 50), 2000: (20, 100)}  # target rps: (connections, rate per connection)
-# One connection at 200 rps: no request waits behind another, so p50/p99 are the service time
-# (the burst rows above add the queueing behind up to 19 simultaneous requests).
-SINGLE_RATE = 200
-# benchmarks/raw_asgi_app.py under granian: no store, a fixed answer (the floor of any server).
-FLOOR = "raw ASGI app, fixed answer (granian, 2 workers): the floor"
 DEGRADED_RATE = (10, 50)  # 500 rps with Redis down
 HISTORY_DAYS = 545  # as much history as the fixed 2024-01-02..2025-06-30 set had
 STALE_TICKER = "STALE"  # online only, a week old: every read of it takes the miss path
@@ -287,123 +282,6 @@ def check_paths(url: str) -> None:
         answer.raise_for_status()
         if answer.json()["status"] != status:
             raise RuntimeError(f"{ticker} is {answer.json()['status']}, expected {status}: {answer.text}")
-
-
-def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
-def render(r: dict) -> str:
-    o = r["outages"]
-    lines = [
-        f"# HTTP serving at fixed rates ({r['date']})", "",
-        f"Machine: {r['machine']}, load average at the start "
-        f"{', '.join(f'{x:.1f}' for x in r['load_average_start'])}, at the end "
-        f"{', '.join(f'{x:.1f}' for x in r['load_average'])}; hey runs on the same 2 cores"
-        + (f"; also running: {r['shared_with']}" if r.get("shared_with") else "")
-        + ". Compare ratios measured in the same run.",
-        f"Requests: POST /get-online-features, 1 ticker x momentum_v1 (2 views) or 1 ticker x 7"
-        f" features of returns_daily, {r['seconds']} s per rate.",
-        "Goals (stockfeatures): 1000 rps with 0 errors and p99 <= 5 ms; 2000 rps with p99 <= 8 ms;"
-        " Redis down at 500 rps p99 <= 50 ms with 0 errors; both stores down: 503 in <= 1 s.",
-        "Stock Feast: `feast serve -w 2 --max-requests 1000000` on a file registry, its best"
-        " configuration that runs here (the SQL registry failed to boot 2 of 2 times: Feast #5784).",
-        "Load shape: hey's per-connection tickers start together, so each rate is a burst of 20"
-        " simultaneous requests every 20 ms (1000 rps) or 10 ms (2000 rps).",
-        f"Data: sample set ending at the latest completed XNYS session ({r['newest_session']}),"
-        " warmed into Redis; 'stale (miss path)': a ticker whose online value is a week old.", "",
-        f"Rows at {SINGLE_RATE} rps use one connection: no request waits behind another, so they show"
-        " the service time; 'server CPU' is the server processes' CPU time per answered request.", "",
-        "| server | target rps | achieved rps | p50 ms | p99 ms | max ms | errors | server CPU ms/request"
-        " | RSS (largest / all) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for run in r["runs"]:
-        rss = run["rss"]
-        for target in (*map(str, RATES), str(SINGLE_RATE)):
-            m = run[target]
-            lines.append(
-                f"| {run['server']} | {target} | {m['rps']:.0f} | {_ms(m['p50_ms'])} | {_ms(m['p99_ms'])} "
-                f"| {_ms(m['max_ms'])} | {m['errors']} | {m['cpu_ms_per_request']:.2f} "
-                f"| {rss['largest_mb']:.0f} MB / {rss['total_mb']:.0f} MB |")
-    down, both = o["redis_down_500"], o["both_down_cold_ticker"]
-    lines += [
-        "", "## Outages (same server, same run)", "",
-        "| case | achieved rps | p50 ms | p99 ms | max ms | statuses |", "|---|---|---|---|---|---|",
-        f"| Redis killed, 500 rps momentum_v1 (degraded tier) | {down['rps']:.0f} | {_ms(down['p50_ms'])} "
-        f"| {_ms(down['p99_ms'])} | {_ms(down['max_ms'])} | {down['statuses']} |",
-        f"| Redis and PostgreSQL down, ticker never served (100 rps) | {both['rps']:.0f} | {_ms(both['p50_ms'])} "
-        f"| {_ms(both['p99_ms'])} | {_ms(both['max_ms'])} | {both['statuses']} |",
-    ]
-    lines += ["", "## Goals and ratios (this run)", ""] + goals(r) + ["", *NOTES]
-    return "\n".join(lines) + "\n"
-
-
-def _run(r: dict, prefix: str) -> dict:
-    return next(run for run in r["runs"] if run["server"].startswith(prefix))
-
-
-def goals(r: dict) -> list[str]:
-    ours = _run(r, "stockfeatures serve (2 workers), momentum_v1 fresh")
-    ours_view = _run(r, "stockfeatures serve (2 workers), 7 features")
-    feast = _run(r, "feast serve -w 2 --max-requests 1000000 (file registry), momentum_v1")
-    feast_view = _run(r, "feast serve -w 2 --max-requests 1000000 (file registry), 7 features")
-    down, both = r["outages"]["redis_down_500"], r["outages"]["both_down_cold_ticker"]
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT met"
-
-    rows = [
-        ("1000 rps, 0 errors, p99 <= 5 ms", f"{ours['1000']['rps']:.0f} rps, p99 {_ms(ours['1000']['p99_ms'])} ms,"
-         f" {ours['1000']['errors']} errors",
-         ours["1000"]["errors"] == 0 and (ours["1000"]["p99_ms"] or 1e9) <= 5),
-        ("2000 rps held, p99 <= 8 ms", f"{ours['2000']['rps']:.0f} rps, p99 {_ms(ours['2000']['p99_ms'])} ms",
-         ours["2000"]["rps"] >= 1900 and (ours["2000"]["p99_ms"] or 1e9) <= 8),
-        ("Redis down, 500 rps, p99 <= 50 ms, 0 errors", f"{down['rps']:.0f} rps, p99 {_ms(down['p99_ms'])} ms,"
-         f" statuses {down['statuses']}",
-         down["errors"] == 0 and (down["p99_ms"] or 1e9) <= 50),
-        ("both down: 503 in <= 1 s", f"slowest {_ms(both['max_ms'])} ms, statuses {both['statuses']}",
-         {int(code) for code in both["statuses"]} == {503} and (both["max_ms"] or 1e9) <= 1000),
-    ]
-    out = ["| goal | measured | |", "|---|---|---|"]
-    out += [f"| {goal} | {measured} | {verdict(ok)} |" for goal, measured, ok in rows]
-    for label, a, b in (("momentum_v1", ours, feast), ("7 features of one view", ours_view, feast_view)):
-        m, f = a["1000"], b["1000"]
-        out.append(f"| ratio at 1000 rps offered, {label} | ours {m['rps']:.0f} rps p99 {_ms(m['p99_ms'])} ms vs"
-                   f" Feast {f['rps']:.0f} rps p99 {_ms(f['p99_ms'])} ms: {m['rps'] / max(f['rps'], 1):.1f}x the"
-                   f" throughput, {(f['p99_ms'] or 0) / max(m['p99_ms'] or 1, 1e-9):.1f}x lower p99 | |")
-    floor = _run(r, FLOOR)
-    for target in map(str, RATES):
-        m, f = ours[target], floor[target]
-        out.append(f"| floor at {target} rps offered (raw ASGI app, same load) | floor p99 {_ms(f['p99_ms'])} ms,"
-                   f" {f['cpu_ms_per_request']:.2f} ms CPU/request; ours p99 {_ms(m['p99_ms'])} ms,"
-                   f" {m['cpu_ms_per_request']:.2f} ms CPU/request | |")
-    return out
-
-
-NOTES = [
-    "Notes:",
-    "- The latency goals are for a quiet machine; hey shares the 2 cores with the server. Read"
-    " the ratios to Feast, measured in the same minutes, before the absolute numbers.",
-    "- Where a burst row's p99 comes from: with 20 requests arriving together on 2 workers, the"
-    " last of a worker's 10 waits for the 9 before it, so p99 is about 10 x the server CPU per"
-    " request (column above) plus hey's own share of the cores; the one-connection rows show"
-    " the service time without that queue.",
-    "- Fresh hits of a request shape already seen are answered on the event loop (redis-py's"
-    " asyncio client: waiting on a socket does not block the loop); misses, first sight of a"
-    " shape and every warehouse read run in a worker thread; the whole read is under a 1 s"
-    " deadline. granian carries HTTP through its public API (no uvicorn internals).",
-    "- The two 1.1 s outliers seen earlier on the explicit-features request: the likely cause"
-    " is the plan cache's inline refresh (every 60 s it re-read Feast's registry, for the SQL"
-    " registry a PostgreSQL read and proto parse, on the event loop, so every request in"
-    " flight waited behind it). Plans now refresh in the background while requests keep the"
-    " plan they have (tests/integration/serving/test_plan_refresh.py shows a request no"
-    " longer waits for a registry read); none of this run's rows has a 1.1 s request.",
-    "- Both down: the slowest 503 is the probe that waits for a pooled connection"
-    " (STOCKFEATURES_SERVING_PG_TIMEOUT_S, 0.5 s) once per breaker cooldown; the others are"
-    " refused at once. A frozen (SIGSTOPped) PostgreSQL gives 503 at the 1 s read deadline,"
-    " then at once: tests/integration/serving/test_store_outages.py prints those numbers.",
-]
 
 
 if __name__ == "__main__":
