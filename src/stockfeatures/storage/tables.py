@@ -66,3 +66,27 @@ def features_schema() -> TableSchema:
         values=tuple(FEATURE_NAMES),
         columns=("ticker", EVENT, CREATED, *FEATURE_NAMES),
     )
+
+
+# Intraday tier: a 5-minute bar's event_timestamp is its end (stockfeatures.intraday.spec).
+INTRADAY_BARS = TableSchema(
+    name="prices_intraday",
+    key=("ticker", EVENT),
+    values=("open", "high", "low", "close", "volume"),
+    columns=("ticker", "session", "open", "high", "low", "close", "volume", EVENT, CREATED, "source"),
+    dates=("session",),
+    optional=("source",),
+    texts=("ticker", "source"),
+)
+
+
+def intraday_features_schema() -> TableSchema:
+    """features_intraday as IntradayFeatureSpec defines it now (imported late, as above)."""
+    from stockfeatures.intraday.spec import INTRADAY_FEATURE_NAMES
+
+    return TableSchema(
+        name="features_intraday",
+        key=("ticker", EVENT),
+        values=tuple(INTRADAY_FEATURE_NAMES),
+        columns=("ticker", EVENT, CREATED, *INTRADAY_FEATURE_NAMES),
+    )
