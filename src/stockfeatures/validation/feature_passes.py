@@ -8,7 +8,8 @@ So:
    (the features_daily suite without its cross-sectional expectations);
 2. the cross-sectional features are recomputed on the same panel with the rejected rows
    marked unusable (they neither get a rank nor shift anyone's, and a rejected benchmark
-   row pairs with no one's return), and the whole suite validates what is left.
+   row pairs with no one's return), and their expectations validate what is left (the
+   other columns are unchanged since pass 1).
 
 A cross-sectional value never feeds another row's cross-sectional value, so a row rejected
 in pass 2 changes nothing that was accepted. Validation is row by row (ticker, session):
@@ -91,13 +92,14 @@ def gate_feature_passes(bars: pd.DataFrame, benchmark: str, start: date | None =
     candidates[BENCHMARK_OVERLAP] = benchmark_overlap(screened)[positions]
 
     kept = np.setdiff1d(np.arange(len(candidates)), first.rejected.index.to_numpy(dtype=int))
-    second = gate_features(candidates.iloc[kept])
+    # Pass 1 settled every other column, and pass 2 changes only the cross-sectional ones.
+    second = gate_features(candidates.iloc[kept], per_ticker=False)
     second_rejected = second.rejected.set_axis(kept[second.rejected.index.to_numpy(dtype=int)])
     rejected = pd.concat([first.rejected, second_rejected]).sort_index()
     failures = _merged(list(first.failures), _shift(second.failures, kept))
     return GateResult(
         suite=second.suite, accepted=second.accepted, rejected=rejected,
-        outcomes=second.outcomes or first.outcomes, checked=len(candidates),
+        outcomes=(*first.outcomes, *second.outcomes), checked=len(candidates),
         seconds=first.seconds + second.seconds, failures=failures,
     )
 

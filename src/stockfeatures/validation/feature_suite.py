@@ -57,12 +57,14 @@ def _feature_expectations(spec: FeatureSpec) -> list[dict]:
     return rules
 
 
-def suite_document(cross_sectional: bool = True) -> dict:
+def suite_document(cross_sectional: bool = True, per_ticker: bool = True) -> dict:
     """The suite as GX 1.x JSON (name, expectations with type/kwargs/meta).
 
     cross_sectional=False leaves out the features computed across tickers: the first of the
-    two passes in feature_passes, which validates what each ticker's own bars give."""
-    expectations = [
+    two passes in feature_passes, which validates what each ticker's own bars give.
+    per_ticker=False keeps only the cross-sectional features' rules: the second pass, which
+    recomputes those columns alone, so the rest was settled by the first."""
+    expectations = [] if not per_ticker else [
         _expectation("expect_column_values_to_not_be_null", "ticker is missing", column="ticker"),
         _expectation("expect_column_values_to_not_be_null", "event_timestamp is missing",
                      column="event_timestamp"),
@@ -76,7 +78,7 @@ def suite_document(cross_sectional: bool = True) -> dict:
                      column_A="created_timestamp", column_B="event_timestamp", or_equal=True),
     ]
     for spec in FEATURES:
-        if cross_sectional or not spec.cross_sectional:
+        if (cross_sectional if spec.cross_sectional else per_ticker):
             expectations.extend(_feature_expectations(spec))
     return {
         "name": SUITE_NAME,

@@ -142,12 +142,14 @@ def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in HELPER_COLUMNS if c in frame.columns])
 
 
-def gate_features(features: pd.DataFrame, cross_sectional: bool = True) -> GateResult:
+def gate_features(features: pd.DataFrame, cross_sectional: bool = True,
+                  per_ticker: bool = True) -> GateResult:
     """Run the features_daily suite, row by row; `features` may carry history_length and
     benchmark_overlap columns (dropped from the accepted rows), otherwise they are counted
     from the frame itself. cross_sectional=False checks only the per-ticker features (the
-    first pass of validation.feature_passes)."""
+    first pass of validation.feature_passes); per_ticker=False only the cross-sectional ones
+    (its second pass)."""
     started = time.perf_counter()
     prepared = prepare_features(features)
-    document = feature_suite.suite_document(cross_sectional=cross_sectional)
+    document = feature_suite.suite_document(cross_sectional=cross_sectional, per_ticker=per_ticker)
     return _run(suites.FEATURES_SUITE, _without_helpers(prepared), prepared, started, document)

@@ -76,6 +76,11 @@ def _outcome(result) -> ExpectationOutcome:
 def run_suite(frame: pd.DataFrame, suite) -> list[ExpectationOutcome]:
     """Validate `frame` (RangeIndex: reported rows are positions) against a GX suite."""
     context = ephemeral_context()
+    # GX's pandas engine copies the batch for every row_condition and every domain it reads;
+    # text columns as categories copy as small integer codes, not Python object pointers
+    # (a quarter of a suite's time on 376k feature rows). Values and row positions are kept.
+    frame = frame.assign(**{name: frame[name].astype("category")
+                            for name in frame.columns if frame[name].dtype == object})
     with _LOCK:  # GX contexts are not thread-safe; Prefect may run tasks in threads
         batch = _batch_definition(context, suite.name).get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
