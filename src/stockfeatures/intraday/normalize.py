@@ -93,9 +93,12 @@ def split_intraday_bars(frame: pd.DataFrame, known_at=None,
     if frame.empty:
         return empty_intraday_bars(), frame.assign(reason=pd.Series(dtype=object))
     reasons = _Reasons(frame.index)
-    problems = frame["ticker"].map(lambda value: ticker_problem(value))
+    codes, uniques = pd.factorize(frame["ticker"], use_na_sentinel=False)  # judge each ticker once
+    judged = [ticker_problem(value) for value in uniques]
+    problems = pd.Series(np.asarray(judged, dtype=object)[codes], index=frame.index, dtype=object)
     reasons.add(problems.notna(), problems.fillna(""))
-    tickers = frame["ticker"].where(problems.notna(), frame["ticker"].astype(str).str.strip(" ").str.upper())
+    spelled = [value if problem else value.strip(" ").upper() for value, problem in zip(uniques, judged, strict=True)]
+    tickers = pd.Series(np.asarray(spelled, dtype=object)[codes], index=frame.index, dtype=object)
 
     starts = _bar_starts(frame)
     clock = session_clock.locate_slots(starts)

@@ -105,10 +105,13 @@ def locate_slots(bar_start: pd.Series) -> SlotLookup:
     problem[present & ~inside] = trading_calendar.window_text()
     is_session = np.zeros(n, dtype=bool)
     if inside.any():
-        is_session[inside] = trading_calendar.is_session(sessions[inside]).to_numpy()
+        codes, days = pd.factorize(sessions[inside])
+        is_session[inside] = trading_calendar.is_session(pd.DatetimeIndex(days)).to_numpy()[codes]
     problem[inside & ~is_session] = f"not during an {trading_calendar.EXCHANGE} session (weekend or holiday)"
     if is_session.any():
-        opens, closes = _open_close(pd.DatetimeIndex(sessions[is_session]))
+        codes, days = pd.factorize(sessions[is_session])  # the calendar is asked once per session
+        day_opens, day_closes = _open_close(pd.DatetimeIndex(days))
+        opens, closes = day_opens[codes], day_closes[codes]
         stamp = starts[is_session].array.asi8
         offset = stamp - opens
         aligned = (offset >= 0) & (offset % _BAR_NS == 0) & (stamp + _BAR_NS <= closes)
