@@ -17,11 +17,13 @@ for and how it reads the answer:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
+from stockfeatures import trading_calendar
 from stockfeatures.intraday import session_clock
 from stockfeatures.intraday.normalize import split_intraday_bars
 from stockfeatures.intraday.source import IntradayBatch, fetch_instant, session_range
@@ -33,6 +35,16 @@ from stockfeatures.prices.yahoo import YahooSource
 NAME = "yfinance"
 HISTORY_DAYS = 60  # Yahoo serves 5-minute bars for about the last 60 days
 _PRICES = ("open", "high", "low", "close")
+
+
+@dataclass(frozen=True)
+class YahooIntradayBatch(IntradayBatch):
+    """An IntradayBatch plus `missing`: (ticker, event_timestamp) slots that had ended, lie
+    between the ticker's first returned bar and the clock, and that Yahoo did not return
+    (thin trading or a halt: the features read them as holes, never as stretched windows)."""
+
+    missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"ticker": pd.Series(dtype=object), "event_timestamp": pd.Series(dtype="datetime64[ns, UTC]")}))
 
 
 class YahooIntradayHistoryLimit(ValueError):
@@ -88,7 +100,7 @@ def _assemble(long: pd.DataFrame, wanted: list[str], failures: dict[str, str],
               first: pd.Timestamp, last: pd.Timestamp, now: pd.Timestamp) -> IntradayBatch:
     long = long[~frames.has_no_bar(long)]  # yfinance pads every symbol to the union of stamps
     if long.empty:
-        return IntradayBatch(failures=failures)
+        return YahooIntradayBatch(failures=failures)
     stamps = pd.to_datetime(long["stamp"])
     if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
         raise ValueError("yfinance returned tz-naive 5-minute stamps; the download must keep "
@@ -104,5 +116,23 @@ def _assemble(long: pd.DataFrame, wanted: list[str], failures: dict[str, str],
     frame = pd.DataFrame({"ticker": long.loc[keep, "symbol"].map(symbols), "bar_start": long.loc[keep, "stamp"],
                           **{column: long.loc[keep, column] for column in (*_PRICES, "volume")}})
     bars, rejected = split_intraday_bars(frame, source=NAME)
-    return IntradayBatch(bars=bars, rejected=rejected.reset_index(drop=True), failures=failures,
-                         outside_window=int((~inside).sum()), not_ended=int(np.sum(forming)))
+    return YahooIntradayBatch(bars=bars, rejected=rejected.reset_index(drop=True), failures=failures,
+                              outside_window=int((~inside).sum()), not_ended=int(np.sum(forming)),
+                              missing=missing_slots(bars, first, last, now))
+
+
+def missing_slots(bars: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp,
+                  now: pd.Timestamp) -> pd.DataFrame:
+    """Ended clock slots of sessions first..last, from each ticker's first bar on, with no bar."""
+    columns = ["ticker", "event_timestamp"]
+    days = trading_calendar.sessions_between(first, last)
+    if bars.empty or days.empty:
+        return YahooIntradayBatch().missing
+    ends = pd.DatetimeIndex(np.concatenate([session_clock.session_slots(d).asi8 for d in days])
+                            .view("datetime64[ns]")).tz_localize("UTC") + BAR_LENGTH
+    ends = ends[session_clock.has_ended(ends, now)]
+    starts = bars.groupby("ticker")["event_timestamp"].min()
+    grid = pd.MultiIndex.from_product([starts.index, ends], names=columns).to_frame(index=False)
+    grid = grid[grid["event_timestamp"] >= grid["ticker"].map(starts)]
+    merged = grid.merge(bars[columns], on=columns, how="left", indicator=True)
+    return merged.loc[merged["_merge"] == "left_only", columns].reset_index(drop=True)

@@ -16,6 +16,7 @@ from stockfeatures.intraday.source import (
 )
 from stockfeatures.intraday.yahoo import YahooIntradayHistoryLimit
 from stockfeatures.prices.csv_source import InvalidCsv
+from stockfeatures.prices.sample import SampleSource
 from stockfeatures.prices.source import UnknownSource
 from stockfeatures.prices.tickers import UnknownTicker
 from tests.unit.pipelines.yahoo_fakes import (
@@ -62,7 +63,7 @@ def test_sample_returns_only_bars_ended_at_as_of_and_agrees_with_the_daily_bar()
     assert len(mid) == 7 and mid["event_timestamp"].max() == pd.Timestamp("2024-11-27 10:05", tz=NY)
     day = source.fetch(None, "2024-11-27", "2024-11-27", as_of=pd.Timestamp("2024-11-28", tz=NY)).bars
     pd.testing.assert_frame_equal(day.iloc[:7], mid)
-    daily = get_intraday_source("sample", tickers=["KO"])._daily.fetch(["KO"], "2024-11-27", "2024-11-27").bars
+    daily = SampleSource(["KO"]).fetch(["KO"], "2024-11-27", "2024-11-27").bars
     assert day["open"].iloc[0] == pytest.approx(daily["open"].iloc[0], abs=1e-4)
     assert day["close"].iloc[-1] == pytest.approx(daily["close"].iloc[0], abs=1e-4)
     assert day["volume"].sum() == pytest.approx(daily["volume"].iloc[0], rel=0.2)
@@ -156,7 +157,8 @@ def _yahoo(download, now: str):
 
 def test_yfinance_drops_the_forming_bar_and_reports_failed_tickers():
     frame = download_frame({"AAPL": pd.concat([yahoo_5m("2026-11-27", 42), yahoo_5m("2026-11-30", 20, 1)]),
-                            "BRK-B": yahoo_5m("2026-11-30", 19, 2), "ZZZZ": None})
+                            "BRK-B": yahoo_5m("2026-11-30", 19, 2).drop(pd.Timestamp("2026-11-30 10:00", tz=NY)),
+                            "ZZZZ": None})
     fake = FakeDownload(frame)
     batch = _yahoo(fake, "2026-11-30 11:08").fetch(["AAPL", "BRK.B", "ZZZZ"], "2026-11-27", "2026-11-30")
     assert fake.calls[0]["interval"] == "5m" and fake.calls[0]["ignore_tz"] is False
@@ -164,9 +166,11 @@ def test_yfinance_drops_the_forming_bar_and_reports_failed_tickers():
     assert batch.not_ended == 1  # AAPL's 11:05 bar ends 11:10, after the clock
     counts = batch.bars.groupby(["ticker", "session"]).size().to_dict()
     assert counts == {("AAPL", pd.Timestamp("2026-11-27")): 42, ("AAPL", pd.Timestamp("2026-11-30")): 19,
-                      ("BRK.B", pd.Timestamp("2026-11-30")): 19}
+                      ("BRK.B", pd.Timestamp("2026-11-30")): 18}
     assert batch.bars["event_timestamp"].max() == pd.Timestamp("2026-11-30 11:05", tz=NY)
     assert set(batch.failures) == {"ZZZZ"}
+    # BRK.B's 10:00-10:05 bar had ended and Yahoo did not return it: reported missing.
+    assert batch.missing.values.tolist() == [["BRK.B", pd.Timestamp("2026-11-30 10:05", tz=NY)]]
 
 
 def test_yfinance_undoes_a_split_inside_the_history():
