@@ -1,13 +1,15 @@
-"""Deterministic synthetic 5-minute sessions, consistent with the daily sample bars.
+"""Deterministic synthetic 5-minute sessions, anchored to the daily sample bars.
 
 Each session of a ticker is drawn from its own random stream (seed, ticker, session), so a
 bar never depends on the requested range, universe or clock: a cycle at 10:05 returns the
-same 09:30-10:05 bars the 16:00 backfill does. The day's open, close and volume are the
-daily SampleSource bar's (so the two tiers tell one story, the NVDA split and the halted BA
-session included); in between, the log price is a Brownian bridge from open to close and
-volume follows the U-shaped intraday profile. Half days simply have 42 slots.
-SampleIntradayEvents adds the edge cases tests need: randomly missing bars and a ticker
-halted for part of a session.
+same 09:30-10:05 bars the 16:00 backfill does. The day opens at the daily SampleSource bar's
+open, moves as a free random walk with the volatility of that bar's high-low range, and
+trades about its volume along the U-shaped intraday profile (so the NVDA split and the
+halted BA session carry over). The walk is deliberately NOT pinned to the daily close: a
+path bridged to a known close would revert toward it, and an intraday backtest (vwap_gap
+mean reversion) would find an edge that only the generator put there. Half days simply
+have 42 slots. SampleIntradayEvents adds the edge cases tests need: randomly missing bars
+and a ticker halted for part of a session.
 """
 
 from __future__ import annotations
@@ -61,12 +63,9 @@ def session_bars(seed: int, ticker: str, starts: pd.DatetimeIndex, daily) -> dic
     n = len(starts)
     rng = _stream(seed, ticker, daily.session)
     shocks = rng.standard_normal((n, 4))
-    day_move = np.log(daily.close / daily.open)
-    step_vol = max(abs(day_move), 0.004) / np.sqrt(n)
-    walk = np.cumsum(step_vol * shocks[:, 0])
-    share = np.arange(1, n + 1) / n
-    close = daily.open * np.exp(walk - share * walk[-1] + share * day_move)
-    close[-1] = daily.close
+    # Parkinson: the daily bar's high-low range gives the day's volatility, spread over slots.
+    step_vol = max(np.log(daily.high / daily.low) / (2 * np.sqrt(np.log(2))), 0.004) / np.sqrt(n)
+    close = daily.open * np.exp(np.cumsum(step_vol * shocks[:, 0]))
     open_ = np.r_[daily.open, close[:-1]]
     wick = 0.25 * step_vol
     high = np.maximum(open_, close) * np.exp(wick * np.abs(shocks[:, 1]))
@@ -103,7 +102,7 @@ class SampleIntradaySource:
             return IntradayBatch()
         slots = {day: session_clock.session_slots(day) for day in daily["session"].unique()}
         parts = [session_bars(self.seed, row.ticker, slots[row.session], row)
-                 for row in daily[["ticker", "session", "open", "close", "volume"]].itertuples(index=False)]
+                 for row in daily[["ticker", "session", "open", "high", "low", "volume"]].itertuples(index=False)]
         columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         columns["bar_start"] = pd.DatetimeIndex(columns["bar_start"].view("datetime64[ns]")).tz_localize("UTC")
         raw = self._apply_events(pd.DataFrame(columns))

@@ -57,7 +57,7 @@ def test_sample_is_deterministic_and_independent_of_range_and_clock():
     assert sizes.loc[pd.Timestamp("2024-11-27")] == 78 and sizes.loc[pd.Timestamp("2024-11-29")] == 42
 
 
-def test_sample_returns_only_bars_ended_at_as_of_and_agrees_with_the_daily_bar():
+def test_sample_returns_only_bars_ended_at_as_of_and_opens_at_the_daily_open():
     source = get_intraday_source("sample", tickers=["KO"])
     mid = source.fetch(None, "2024-11-27", "2024-11-27", as_of=pd.Timestamp("2024-11-27 10:07", tz=NY)).bars
     assert len(mid) == 7 and mid["event_timestamp"].max() == pd.Timestamp("2024-11-27 10:05", tz=NY)
@@ -65,7 +65,8 @@ def test_sample_returns_only_bars_ended_at_as_of_and_agrees_with_the_daily_bar()
     pd.testing.assert_frame_equal(day.iloc[:7], mid)
     daily = SampleSource(["KO"]).fetch(["KO"], "2024-11-27", "2024-11-27").bars
     assert day["open"].iloc[0] == pytest.approx(daily["open"].iloc[0], abs=1e-4)
-    assert day["close"].iloc[-1] == pytest.approx(daily["close"].iloc[0], abs=1e-4)
+    # Not pinned to the daily close (a bridge would plant mean reversion), but of its scale.
+    assert day["close"].iloc[-1] == pytest.approx(daily["close"].iloc[0], rel=0.1)
     assert day["volume"].sum() == pytest.approx(daily["volume"].iloc[0], rel=0.2)
 
 
