@@ -6,6 +6,14 @@ from pathlib import Path
 
 from stockfeatures.features.on_demand import TARGET_VOL_FIELD, WEIGHT_FIELD
 from stockfeatures.features.spec import FEATURES, service_names, view_names
+from stockfeatures.intraday.spec import (
+    BAR_LENGTH,
+    INTRADAY_FEATURES,
+    INTRADAY_PUSH_SOURCE,
+    INTRADAY_SERVICE,
+    INTRADAY_VIEW,
+    TOD_SESSIONS,
+)
 
 HEADER = """# Features
 
@@ -22,6 +30,41 @@ scale-invariant, so a later back-adjustment never changes a past value.
 
 def _bound(value: float) -> str:
     return f"{value:g}"
+
+
+INTRADAY_HEADER = f"""## Intraday features ({int(BAR_LENGTH.total_seconds() // 60)}-minute bars)
+
+Generated from `src/stockfeatures/intraday/spec.py`. Every feature is computed per ticker
+per 5-minute bar of a regular XNYS session (78 slots, 42 on a 13:00 close) from raw traded
+prices, and stamped at the bar's END (`event_timestamp`: the 09:30-09:35 bar at 09:35:00 New
+York). Windows count slots of the session clock, not stored rows: a missing bar makes every
+window that spans it NaN, and no window reaches into the previous session, except
+`volume_tod_ratio`, which compares the same slot across the {TOD_SESSIONS} earlier sessions
+that have it. `created_timestamp` = max(the bar's end, the latest knowledge time of any bar
+from the session's open up to the row and of the same slot's bars in those earlier sessions),
+so a revised bar never leaks into an earlier backtest.
+Feature view `{INTRADAY_VIEW}` (push source `{INTRADAY_PUSH_SOURCE}`), service `{INTRADAY_SERVICE}`.
+"""
+
+
+def _intraday_window(spec) -> str:
+    if spec.since_open:
+        return "since the open"
+    return str(spec.lookback_slots) if spec.lookback_slots else f"same slot, {TOD_SESSIONS} sessions"
+
+
+def render_intraday() -> list[str]:
+    lines = [INTRADAY_HEADER, "| name | formula | window (slots) | valid range | NaN possible with a full window |",
+             "|---|---|---|---|---|"]
+    for spec in INTRADAY_FEATURES:
+        formula = spec.formula.replace("|", "\\|")
+        lines.append(
+            f"| `{spec.name}` | {formula} | {_intraday_window(spec)} | "
+            f"[{_bound(spec.valid_min)}, {_bound(spec.valid_max)}] | {'yes' if spec.nan_after_warm_up else 'no'} |"
+        )
+    lines += ["", "### Descriptions", ""]
+    lines += [f"- `{spec.name}`: {spec.description}." for spec in INTRADAY_FEATURES]
+    return [*lines, ""]
 
 
 def render() -> str:
@@ -48,6 +91,7 @@ def render() -> str:
         f"`{TARGET_VOL_FIELD}` comes with the request; NaN when vol_20d is missing or zero.",
         "",
     ]
+    lines += render_intraday()
     return "\n".join(lines)
 
 

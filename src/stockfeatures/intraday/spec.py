@@ -23,6 +23,8 @@ from stockfeatures.intraday import functions as fn
 if TYPE_CHECKING:
     import pandas as pd
 
+    from stockfeatures.intraday.grid import IntradayGrid
+
 BAR_LENGTH = timedelta(minutes=5)
 INTRADAY_VIEW = "intraday_5m"
 INTRADAY_SERVICE = "intraday_v1"
@@ -35,8 +37,11 @@ class IntradayFeatureSpec:
 
     lookback_slots: 5-minute slots of the same session (the current one included) the value
     needs; 0 means the feature needs no in-session window (volume_tod_ratio looks across
-    sessions instead, see its formula). valid_min/valid_max: inclusive bounds any correct
-    value lies within; validation rejects values outside them.
+    sessions instead, see its formula). since_open: the window runs from the session's
+    first slot to the current one, whatever lookback_slots says. valid_min/valid_max:
+    inclusive bounds any correct value lies within; validation rejects values outside them.
+    nan_after_warm_up: the value may be NaN even with every bar of its window present
+    (no volume yet, a zero mean), so validation checks only its range.
     """
 
     name: str
@@ -45,11 +50,12 @@ class IntradayFeatureSpec:
     lookback_slots: int
     valid_min: float
     valid_max: float
-    compute: Callable[[pd.DataFrame], pd.Series] = field(repr=False, compare=False)
+    compute: Callable[[IntradayGrid], pd.Series] = field(repr=False, compare=False)
     view: str = INTRADAY_VIEW
     services: tuple[str, ...] = (INTRADAY_SERVICE,)
     dtype: str = "float64"
     nan_after_warm_up: bool = False
+    since_open: bool = False
 
 
 INTRADAY_FEATURES: tuple[IntradayFeatureSpec, ...] = (
@@ -69,7 +75,7 @@ INTRADAY_FEATURES: tuple[IntradayFeatureSpec, ...] = (
         "ret_since_open", "Return since the session's open",
         "close_t / open of the session's first slot (09:30 New York) - 1; NaN when the first "
         "slot has no bar",
-        1, -1.0, 10.0, fn.ret_since_open,
+        1, -1.0, 10.0, fn.ret_since_open, since_open=True,
     ),
     IntradayFeatureSpec(
         "realized_vol_1h", "Realized volatility over the latest hour (not annualized)",
@@ -81,12 +87,13 @@ INTRADAY_FEATURES: tuple[IntradayFeatureSpec, ...] = (
         "vwap_gap", "Distance from the session VWAP",
         "close_t / VWAP_t - 1, VWAP_t = sum((high + low + close) / 3 x volume) / sum(volume) "
         "over the session's bars up to t; NaN while the session's volume so far is 0",
-        1, -1.0, 10.0, fn.vwap_gap, nan_after_warm_up=True,
+        1, -1.0, 10.0, fn.vwap_gap, nan_after_warm_up=True, since_open=True,
     ),
     IntradayFeatureSpec(
         "volume_tod_ratio", "Volume against the same time of day",
-        "volume_t / mean(volume of the same New York time-of-day slot over the ticker's last 20 "
-        "earlier sessions that have a bar in that slot); NaN until 20 exist or when that mean is 0",
+        "volume_t / mean(volume of the same 5-minute slot (same New York time of day) in the 20 "
+        "earlier sessions whose clock has that slot; a 13:00 close has no 13:00-16:00 slots and is "
+        "skipped for them); NaN unless all 20 have a bar there, or when that mean is 0",
         0, 0.0, 1e6, fn.volume_tod_ratio, nan_after_warm_up=True,
     ),
     IntradayFeatureSpec(
@@ -98,7 +105,7 @@ INTRADAY_FEATURES: tuple[IntradayFeatureSpec, ...] = (
 )
 
 INTRADAY_FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in INTRADAY_FEATURES)
-TOD_SESSIONS = 20
+TOD_SESSIONS = fn.TOD_SESSIONS
 
 
 def intraday_spec_by_name(name: str) -> IntradayFeatureSpec:

@@ -38,16 +38,17 @@ class InvalidCsv(ValueError):
         self.rows = rows if rows is not None else pd.DataFrame()
 
 
-def _lines(values: pd.Series) -> str:
+def line_list(values: pd.Series) -> str:
     """'line 4' or 'lines 4, 9, ...' for messages."""
     shown = ", ".join(str(v) for v in values[:_SHOWN])
     more = f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else ""
     return ("line " if len(values) == 1 else "lines ") + shown + more
 
 
-def _check_header(path: Path, header: list[str]) -> None:
-    expected = f"expected columns: {', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)}"
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+def _check_header(path: Path, header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS,
+                  optional: tuple[str, ...] = OPTIONAL_COLUMNS) -> None:
+    expected = f"expected columns: {', '.join(required)}" + (f" and optionally {', '.join(optional)}" if optional else "")
+    known = set(required) | set(optional)
     problems = []
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
@@ -57,14 +58,14 @@ def _check_header(path: Path, header: list[str]) -> None:
             close = difflib.get_close_matches(column.strip().lower(), sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(f"unknown column {column!r}{hint}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         problems.append(f"missing columns {missing}")
     if problems:
         raise InvalidCsv(f"{path}: line 1 (header): {'; '.join(problems)}; {expected}")
 
 
-def _safe_text(value: str) -> str:
+def safe_text(value: str) -> str:
     """A cell as it can be stored in a quarantine payload (PostgreSQL refuses NUL in text)."""
     return value if value.isascii() and value.isprintable() else ascii(value)[1:-1]
 
@@ -80,7 +81,7 @@ def _python_rows(path: Path, header: list[str]) -> tuple[list[list], list[dict]]
             if not any(cells):
                 continue
             if len(cells) != len(header):
-                ragged.append({"line": number, "ticker": None, "text": _safe_text(",".join(record)),
+                ragged.append({"line": number, "ticker": None, "text": safe_text(",".join(record)),
                                "reason": f"{len(cells)} fields, the header has {len(header)}"})
             else:
                 good.append([number, *cells])
@@ -106,15 +107,16 @@ def _fast_rows(path: Path, header: list[str]) -> pd.DataFrame | None:
     return rows[~values.eq("").all(axis=1)].reset_index(drop=True)
 
 
-def read_csv_rows(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_csv_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS,
+                  optional: tuple[str, ...] = OPTIONAL_COLUMNS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(data rows as text, stripped of spaces, with `line` = line number; rows with the wrong
-    field count)."""
+    field count). `required`/`optional` name the header's columns (the intraday CSV has its own)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), None)
         if not header:
             raise InvalidCsv(f"{path}: the file is empty; the first line must be the header")
-        _check_header(path, header)
+        _check_header(path, header, required, optional)
         rows = _fast_rows(path, header)
     except FileNotFoundError:
         raise FileNotFoundError(f"price CSV not found: {path}") from None
@@ -125,7 +127,7 @@ def read_csv_rows(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         good, ragged = _python_rows(path, header)
         rows = pd.DataFrame(good, columns=["line", *header], dtype=object)
         rows["line"] = rows["line"].astype("int64")
-    for column in OPTIONAL_COLUMNS:
+    for column in optional:
         if column not in rows:
             rows[column] = ""
     return rows, pd.DataFrame(ragged, columns=["line", "ticker", "text", "reason"])
@@ -166,7 +168,7 @@ def _adjusted_check(path: Path, rows: pd.DataFrame) -> None:
     actions = ((dividends != 0) | ((splits != 0) & (splits != 1))).to_numpy()
     if actions.any():
         raise InvalidCsv(
-            f"{path}: {_lines(rows.loc[actions, 'line'])}: dividend/split values in a file read as "
+            f"{path}: {line_list(rows.loc[actions, 'line'])}: dividend/split values in a file read as "
             "already adjusted by the vendor (--adjusted): adjusting again would count them twice; "
             "remove the columns, or load raw prices without --adjusted (docs/data-integrity.md)"
         )
@@ -235,8 +237,8 @@ class CsvSource:
                   ragged: pd.DataFrame) -> pd.DataFrame:
         """Rejected rows as the file had them (text, safe to store) + ticker, session, reason."""
         bad = (rows.reasons != "").to_numpy()
-        out = text[bad].apply(lambda column: column.map(_safe_text) if column.dtype == object else column)
-        out = out.assign(ticker=typed.loc[bad, "ticker"].map(_safe_text), session=typed.loc[bad, "date"],
+        out = text[bad].apply(lambda column: column.map(safe_text) if column.dtype == object else column)
+        out = out.assign(ticker=typed.loc[bad, "ticker"].map(safe_text), session=typed.loc[bad, "date"],
                          reason=[f"{self.path.name} line {n}: {r}"
                                  for n, r in zip(text.loc[bad, "line"], rows.reasons[bad], strict=True)])
         if len(ragged):

@@ -174,10 +174,17 @@ class YahooSource:
                 )
         return long, failures
 
-    def _download_with_retries(self, symbols: list[str], first: pd.Timestamp,
-                               now: pd.Timestamp) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    def download_options(self, first: pd.Timestamp, now: pd.Timestamp) -> dict:
+        """Keyword arguments of one yf.download call (the intraday collector asks for 5m bars)."""
         # Always up to today: splits after `end` are baked into Yahoo's prices and must be seen.
         end_exclusive = (now.tz_convert(frames.NEW_YORK).date() + timedelta(days=1)).isoformat()
+        return dict(start=first.date().isoformat(), end=end_exclusive, auto_adjust=False,
+                    actions=True, group_by="column", interval="1d", progress=False,
+                    threads=self.threads, multi_level_index=True)
+
+    def _download_with_retries(self, symbols: list[str], first: pd.Timestamp,
+                               now: pd.Timestamp) -> tuple[pd.DataFrame | None, dict[str, str]]:
+        options = self.download_options(first, now)
         retrying = Retrying(
             stop=stop_after_attempt(self.max_tries), wait=self.wait, sleep=self.sleep,
             retry=retry_if_exception(is_transient), reraise=True,
@@ -191,11 +198,7 @@ class YahooSource:
                 yf_log = logging.getLogger("yfinance")
                 yf_log.addHandler(handler)
                 try:
-                    frame = self.download(
-                        symbols, start=first.date().isoformat(), end=end_exclusive,
-                        auto_adjust=False, actions=True, group_by="column", interval="1d",
-                        progress=False, threads=self.threads, multi_level_index=True,
-                    )
+                    frame = self.download(symbols, **options)
                 finally:
                     yf_log.removeHandler(handler)
                 limited = [s for s, message in handler.by_symbol.items()

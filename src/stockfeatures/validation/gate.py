@@ -138,6 +138,13 @@ def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, starte
     return _split(suite_name, original, prepared, outcomes, started)
 
 
+def gate_frame(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
+               document: dict) -> GateResult:
+    """Run a suite document built elsewhere (the intraday tier's) on `prepared` (original plus
+    its helper columns), row by row; `accepted`/`rejected` hold `original`'s columns."""
+    return _run(suite_name, original, prepared, time.perf_counter(), document)
+
+
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in HELPER_COLUMNS if c in frame.columns])
 
