@@ -231,14 +231,9 @@ class FeatureServer(MissPath):
 
     def _from_online(self, ticker, status, plan, per_view, now_s) -> TickerFeatures:
         values = {}
-        oldest = None
         for view, feature in plan.columns:
             stamp, view_values = per_view[view]
             values[feature] = FeatureValue(view_values.get(feature), stamp, ONLINE)
-            if stamp is not None and (oldest is None or stamp < oldest):
-                oldest = stamp
-        if oldest is not None:
-            metrics.FEATURE_AGE_SECONDS.observe(now_s - oldest)
         return TickerFeatures(ticker, status, values)
 
     # -- warehouse-backed answers -----------------------------------------------------------
@@ -254,19 +249,21 @@ class FeatureServer(MissPath):
             tier = TIER_WAREHOUSE
         if lookup.tier != TIER_WAREHOUSE:
             lookup.tier = tier
+        served = 0
         for ticker in tickers:
             row = found.get(ticker)
             if row is None or row.values is None:
                 lookup.results[ticker] = self._unknown(lookup, ticker)
                 continue
-            metrics.REQUESTS.labels(OFFLINE, outcome).inc()
+            served += 1
             lookup.results[ticker] = self._from_cached(lookup, ticker, row)
+        if served:
+            metrics.REQUESTS.labels(OFFLINE, outcome).inc(served)
 
     def _from_cached(self, lookup: Lookup, ticker: str, row: CachedRow) -> TickerFeatures:
         stamp = row.event_time_s
         values = {feature: FeatureValue(row.values.get(feature), stamp, OFFLINE)
                   for _, feature in lookup.plan.columns}
-        metrics.FEATURE_AGE_SECONDS.observe(lookup.now_s - stamp)
         status = FRESH if stamp >= lookup.window.expected_close_s else STALE
         return TickerFeatures(ticker, status, values)
 
@@ -276,7 +273,6 @@ class FeatureServer(MissPath):
         for _, feature in lookup.plan.columns:
             value = row.get(feature)
             values[feature] = FeatureValue(None if value is None else float(value), stamp, source)
-        metrics.FEATURE_AGE_SECONDS.observe(lookup.now_s - stamp)
         status = FRESH if stamp >= lookup.window.expected_close_s else STALE
         return TickerFeatures(str(row["ticker"]), status, values)
 

@@ -116,3 +116,20 @@ def test_warm_up_loads_every_ticker_so_the_first_reads_are_hits(stack):
     assert report.tickers >= len(tickers)
     response = server.get_features(tickers, service=MOMENTUM_SERVICE)
     assert all(item.sources == {"online"} and item.status == "fresh" for item in response.tickers)
+
+
+def test_feature_age_is_observed_once_per_request_at_its_oldest_value(stack):
+    from prometheus_client import REGISTRY
+
+    _write_online(stack, "AGED", FRIDAY_CLOSE, 0.5)
+    warm_up_store(stack.store, stack.warehouse, ["AAPL", "MSFT"])
+    monday_before_close = datetime(2025, 6, 30, 19, 59, tzinfo=UTC)
+    server = make_server(stack, now=monday_before_close)
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(f"stockfeatures_feature_age_seconds_{name}") or 0.0
+
+    count, total = sample("count"), sample("sum")
+    server.get_features(["AAPL", "AGED", "MSFT"], service=MOMENTUM_SERVICE)
+    assert sample("count") - count == 1
+    assert sample("sum") - total == pytest.approx(monday_before_close.timestamp() - FRIDAY_CLOSE.timestamp())
