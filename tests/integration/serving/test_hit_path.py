@@ -64,3 +64,32 @@ def test_a_miss_still_goes_to_a_read_thread(stack):
     # The fill needs a thread, none is free: the deadline answers, the loop never blocks.
     assert answer.status_code == 503
     assert "within 0.3 s" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("per_call", [1000, 2])
+def test_the_loop_reader_returns_what_the_pipelined_hmgets_return(stack, monkeypatch, per_call):
+    """One script call per chunk of tickers reads exactly the pipeline's replies: values,
+    timestamps, tickers never written (all fields nil) and repeated tickers included."""
+    from stockfeatures.features.spec import MOMENTUM_SERVICE
+    from stockfeatures.serving import async_reader
+    from stockfeatures.serving.warm_up import warm_up_store
+
+    monkeypatch.setattr(async_reader, "TICKERS_PER_CALL", per_call)
+    known = sorted(stack.warehouse.tickers())[:5]
+    warm_up_store(stack.store, stack.warehouse, known)
+    tickers = [*known, "NEVERWRITTEN", known[0]]
+    server = make_server(stack)
+    plan = server.plans.resolve(None, MOMENTUM_SERVICE)
+
+    async def loop_read():
+        reader = async_reader.AsyncRedisReader(server.reader, stack.settings.redis_url, 1.0)
+        try:
+            return await reader.read(plan, tickers)
+        finally:
+            await reader.close()
+
+    threaded = server.reader.read(plan, tickers)
+    assert asyncio.run(loop_read()) == threaded
+    assert threaded["NEVERWRITTEN"] and all(
+        stamp is None for stamp, _ in threaded["NEVERWRITTEN"].values())
+    assert all(stamp is not None for stamp, _ in threaded[known[0]].values())
