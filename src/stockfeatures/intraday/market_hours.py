@@ -63,6 +63,20 @@ def open_session(as_of: datetime | pd.Timestamp) -> pd.Timestamp | None:
     return None if during.empty else during.index[-1]
 
 
+def cycle_session(as_of: datetime | pd.Timestamp) -> pd.Timestamp | None:
+    """The session a push cycle started at `as_of` works for, or None (no run then).
+
+    From the first bar's end (open + 5 min) until just before close + 5 min: the run the
+    cron starts at the close (16:00, or 13:00 on an early close) begins a few seconds after
+    it and still pushes the session's last bar; the 16:05 (13:05) run and later do nothing.
+    """
+    now = _utc(as_of)
+    closes = _sessions_around(now)
+    opens = trading_calendar.calendar().opens.reindex(closes.index)
+    due = closes[(opens + _BAR <= now) & (now < closes + _BAR)]
+    return None if due.empty else due.index[-1]
+
+
 def last_bar_end(as_of: datetime | pd.Timestamp) -> pd.Timestamp | None:
     """The end of the latest bar that has ended at `as_of` (this or an earlier session)."""
     now = _utc(as_of)

@@ -138,6 +138,14 @@ def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, starte
     return _split(suite_name, original, prepared, outcomes, started)
 
 
+def gate_rows(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, started: float,
+              document: dict | None = None) -> GateResult:
+    """Row-by-row gate for any suite: `prepared` is `original` plus the helper columns its
+    expectations read (same rows, same order); accepted/rejected rows come from `original`."""
+    return _run(suite_name, original.reset_index(drop=True), prepared.reset_index(drop=True),
+                started, document)
+
+
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in HELPER_COLUMNS if c in frame.columns])
 

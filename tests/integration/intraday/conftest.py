@@ -54,3 +54,13 @@ def push_stack(request, tmp_path_factory, pg_admin_dsn, redis_url):
                                          dsn, redis_url)
                 yield stack
                 stack.warehouse.close()
+
+
+@pytest.fixture(scope="module")
+def prefect_api():
+    """A temporary Prefect API for this module's flow runs; heartbeats off."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
