@@ -100,3 +100,19 @@ def test_malformed_json_and_oversized_bodies_are_refused(url):
     huge = httpx.post(url, content=b"[" + b"0," * 600_000 + b"0]", timeout=30)
     assert huge.status_code == 413
     assert "STOCKFEATURES_SERVING_MAX_BODY_BYTES" in huge.json()["detail"]
+
+
+def test_the_documented_push_body_parses_to_every_intraday_column():
+    """docs/intraday.md's example names the features by hand: this keeps it true to the spec."""
+    import json
+    import re
+    from pathlib import Path
+
+    from stockfeatures.serving.http_push import parse_push
+    from stockfeatures.storage.tables import intraday_features_schema
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "intraday.md").read_text()
+    example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    rows, mode = parse_push(example, pd.Timestamp("2025-06-30T13:36:00+00:00"))
+    assert mode == "online_and_offline"
+    assert tuple(rows.columns) == intraday_features_schema().columns
