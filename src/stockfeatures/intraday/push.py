@@ -76,14 +76,24 @@ def push_mode(to: str | PushMode) -> PushMode:
     return mode
 
 
-def feast_writes_offline(store) -> bool:
-    """Whether Feast's offline_write_batch takes the offline half (a PostgreSQL batch source)."""
-    from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
-        PostgreSQLSource,
-    )
+_WRITES_OFFLINE: dict[int, bool] = {}
 
-    source = store.get_data_source(INTRADAY_PUSH_SOURCE)
-    return isinstance(getattr(source, "batch_source", None), PostgreSQLSource)
+
+def feast_writes_offline(store) -> bool:
+    """Whether Feast's offline_write_batch takes the offline half (a PostgreSQL batch source).
+
+    Remembered per store (a registry lookup costs ~5 ms a push): the source's kind follows
+    the profile, which a FeatureStore never changes."""
+    known = _WRITES_OFFLINE.get(id(store))
+    if known is None:
+        from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
+            PostgreSQLSource,
+        )
+
+        source = store.get_data_source(INTRADAY_PUSH_SOURCE)
+        known = _WRITES_OFFLINE[id(store)] = isinstance(getattr(source, "batch_source", None),
+                                                        PostgreSQLSource)
+    return known
 
 
 def _online_dedups(store) -> bool:
@@ -122,13 +132,14 @@ def push_intraday_features(store, warehouse, features: pd.DataFrame,
                            to: str | PushMode = PushMode.ONLINE_AND_OFFLINE) -> PushResult:
     """Push intraday feature rows (columns of features_intraday) to the intraday view."""
     mode = push_mode(to)
-    rows = validated(features, intraday_features_schema())
     name = mode.name.lower()
     if mode == PushMode.ONLINE:
         # Online only: nothing is recorded, so there is nothing to deduplicate against.
+        rows = validated(features, intraday_features_schema())
         _push(store, _not_behind_online(store, _for_feast(rows)), PushMode.ONLINE)
         return PushResult(len(features), len(rows), len(features) - len(rows), name, None)
-    fresh = _for_feast(warehouse.unknown_intraday_features(rows)) if len(rows) else rows
+    # unknown_intraday_features validates the rows itself (InvalidFrame, nothing written).
+    fresh = _for_feast(warehouse.unknown_intraday_features(features))
     online_rows = _not_behind_online(store, fresh) if mode == PushMode.ONLINE_AND_OFFLINE else fresh
     if feast_writes_offline(store):
         via = VIA_FEAST
