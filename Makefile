@@ -56,7 +56,7 @@ SERVE_PORT := $(or $(PORT),6566)
 ui: venv
 	$(VENV)/bin/prefect server start --host 127.0.0.1 --port $(UI_PORT)
 
-# Long-running: serves the scheduled deployments (daily_update, warm_up) to the server that
+# Long-running: serves the scheduled deployments (daily_update, warm_up, intraday_push) to the server that
 # `make ui` started (same PORT if you gave `make ui` one). Prefect pauses the schedules when this
 # process exits.
 flows: venv

@@ -4,9 +4,10 @@ Membership comes from FeatureSpec.services, so a service never lists features by
 """
 
 from feast import FeatureService
-from views import returns_daily, risk_daily
+from views import intraday_5m, returns_daily, risk_daily
 
 from stockfeatures.features.spec import MOMENTUM_SERVICE, RISK_SERVICE, features_in_service
+from stockfeatures.intraday.spec import INTRADAY_FEATURES, INTRADAY_SERVICE
 
 
 def _service(name: str, description: str) -> FeatureService:
@@ -21,3 +22,10 @@ def _service(name: str, description: str) -> FeatureService:
 
 momentum_v1 = _service(MOMENTUM_SERVICE, "Cross-sectional momentum strategy inputs")
 risk_v1 = _service(RISK_SERVICE, "Risk model and position sizing inputs")
+
+
+intraday_v1 = FeatureService(
+    name=INTRADAY_SERVICE,
+    features=[intraday_5m[[spec.name for spec in INTRADAY_FEATURES if INTRADAY_SERVICE in spec.services]]],
+    description="Intraday (5-minute) features for strategies trading during the session",
+)

@@ -3,7 +3,8 @@
     python -m pipelines serve        # with PREFECT_API_URL pointing at `prefect server start`
 
 daily-update runs at 16:30 New York on weekdays (skipping itself on XNYS holidays), warm-up
-at 09:00 New York on weekdays, backfill only when started (UI "Run" or `prefect deployment run backfill/backfill`).
+at 09:00 New York on weekdays, intraday-push every 5 minutes in regular hours (skipping
+itself outside them), backfill only when started (UI "Run" or `prefect deployment run backfill/backfill`).
 Run it as a service: Prefect pauses a served deployment's schedule when the process exits.
 """
 
@@ -14,11 +15,19 @@ from prefect.schedules import Cron
 
 from pipelines.backfill import backfill
 from pipelines.daily_update import daily_update
-from pipelines.schedules import DAILY_UPDATE_AT, TIMEZONE, WARM_UP_AT, weekday_cron
+from pipelines.intraday_push import intraday_push
+from pipelines.schedules import (
+    DAILY_UPDATE_AT,
+    INTRADAY_PUSH_CRON,
+    TIMEZONE,
+    WARM_UP_AT,
+    weekday_cron,
+)
 from pipelines.warm_up import warm_up
 
 
-def deployments(profile: str | None = None, source: str = "yfinance") -> list:
+def deployments(profile: str | None = None, source: str = "yfinance",
+                intraday_source: str = "yfinance") -> list:
     common = {"profile": profile} if profile else {}
     return [
         daily_update.to_deployment(
@@ -34,6 +43,13 @@ def deployments(profile: str | None = None, source: str = "yfinance") -> list:
             parameters=common,
             description="Before the open: latest features of the universe into the online store.",
             tags=["stockfeatures", "daily"],
+        ),
+        intraday_push.to_deployment(
+            name="intraday-push",
+            schedules=[Cron(INTRADAY_PUSH_CRON, timezone=TIMEZONE)],
+            parameters={**common, "source": intraday_source},
+            description="Every 5 minutes in XNYS regular hours: new 5-minute bars, features, push.",
+            tags=["stockfeatures", "intraday"],
         ),
         backfill.to_deployment(
             name="backfill",

@@ -43,6 +43,9 @@ class Settings:
     benchmark_ticker: str
     project: str
     redis_cluster: RedisClusterSettings | None = None
+    # Raw 5-minute bars older than this many days are deleted (TimescaleDB retention policy,
+    # or `stockfeatures intraday-cleanup` on plain PostgreSQL and in `local`).
+    intraday_retention_days: int = 90
 
     @property
     def uses_redis_cluster(self) -> bool:
@@ -174,6 +177,16 @@ def _checked_redis_url(redis_url: str) -> str:
     return redis_url
 
 
+INTRADAY_RETENTION_ENV = "STOCKFEATURES_INTRADAY_RETENTION_DAYS"
+
+
+def _intraday_retention_days() -> int:
+    text = (os.environ.get(INTRADAY_RETENTION_ENV) or "90").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{INTRADAY_RETENTION_ENV} must be a whole number of days >= 1, got {text!r}")
+    return int(text)
+
+
 def _profile_of_feast_yaml() -> str:
     """A user who selected feature_store.prod.yaml for the Feast CLI means the prod profile."""
     yaml_path = os.environ.get("FEAST_FS_YAML_FILE_PATH", "")
@@ -209,4 +222,5 @@ def load_settings(profile: str | None = None) -> Settings:
         benchmark_ticker=benchmark,
         project="stockfeatures",
         redis_cluster=_redis_cluster_settings() if chosen == "cluster" else None,
+        intraday_retention_days=_intraday_retention_days(),
     )

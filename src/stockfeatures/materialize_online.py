@@ -121,13 +121,15 @@ def _writer(store):
 
 
 def _feast_materialize(store, start: datetime, end: datetime, progress: Progress | None) -> None:
-    """Feast's own materialize. With `progress`, one feature view at a time so the count and
+    """Feast's own materialize of the daily views. With `progress`, one view at a time so the count and
     ETA mean something (Feast materializes views one after another either way), and Feast's
     own prints and tqdm bars go to the INFO log instead of between the lines of ours."""
+    # The daily views only: the intraday view is fed by push (its batch source holds what was
+    # pushed), and materializing it would copy old bars over newer pushed values.
+    views = [view.name for view in store.list_feature_views() if view.online and view.name in view_names()]
     if progress is None:
-        store.materialize(start_date=start, end_date=end)
+        store.materialize(start_date=start, end_date=end, feature_views=views)
         return
-    views = [view.name for view in store.list_feature_views() if view.online]
     progress.start("materialize", len(views), "views")
     for view in views:
         captured = io.StringIO()

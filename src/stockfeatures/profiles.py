@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 FEATURES_TABLE = "features_daily"
 FEATURES_SOURCE = "features_daily"
+INTRADAY_FEATURES_TABLE = "features_intraday"
+INTRADAY_FEATURES_SOURCE = "features_intraday"
 
 
 def features_daily_source(settings: Settings | None = None) -> DataSource:
@@ -40,6 +42,27 @@ def features_daily_source(settings: Settings | None = None) -> DataSource:
     )
 
     return PostgreSQLSource(table=FEATURES_TABLE, **common)
+
+
+def features_intraday_source(settings: Settings | None = None) -> DataSource:
+    """The batch source behind the intraday PushSource: where pushed rows land offline and
+    what point-in-time retrieval reads (parquet file in `local`, PostgreSQL table otherwise)."""
+    settings = settings or load_settings()
+    common = dict(
+        name=INTRADAY_FEATURES_SOURCE,
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created_timestamp",
+        description="Intraday features per ticker and 5-minute bar (stamped at the bar's end), bitemporal",
+    )
+    if settings.profile == "local":
+        from feast import FileSource
+
+        return FileSource(path=str(settings.local_dir / f"{INTRADAY_FEATURES_TABLE}.parquet"), **common)
+    from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
+        PostgreSQLSource,
+    )
+
+    return PostgreSQLSource(table=INTRADAY_FEATURES_TABLE, **common)
 
 
 def open_warehouse(settings: Settings | None = None) -> Warehouse:

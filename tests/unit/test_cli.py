@@ -14,7 +14,7 @@ from stockfeatures.cli import main
 from stockfeatures.cli.parser import build_parser
 
 SUBCOMMANDS = ["demo", "migrate", "apply", "ingest", "compute", "materialize", "features", "docs", "env",
-               "serve", "warm-up"]
+               "serve", "warm-up", "intraday-cleanup"]
 HEAVY_MODULES = ("feast", "great_expectations", "prefect", "pandas", "sqlalchemy", "redis", "fastapi")
 
 _IMPORTS_AFTER_HELP = """

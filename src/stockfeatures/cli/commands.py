@@ -52,6 +52,20 @@ def _migrate_line(report) -> str:
     return "migrate: " + "; ".join(parts)
 
 
+def _intraday_cleanup(args: argparse.Namespace, settings: Settings, warehouse) -> int:
+    """Retention of raw 5-minute bars where no TimescaleDB policy runs it (features stay)."""
+    import pandas as pd
+
+    days = settings.intraday_retention_days if args.retention_days is None else args.retention_days
+    if not 1 <= days <= 36_500:
+        raise UsageError(f"--retention-days must be between 1 and 36500 (100 years), got {days}")
+    cutoff = pd.Timestamp.now(tz=UTC).floor("D") - pd.Timedelta(days=days)
+    deleted = warehouse.delete_intraday_bars_before(cutoff)
+    print(f"intraday-cleanup: deleted {deleted} raw 5-minute bar rows that ended before "
+          f"{cutoff.date()} (retention {days} days); intraday features are kept")
+    return 0
+
+
 def _ingest(args: argparse.Namespace, settings: Settings, warehouse, progress: Progress) -> int:
     from stockfeatures.prices.source import get_source
     from stockfeatures.stages.ingest import ingest
@@ -124,6 +138,8 @@ def run_command(args: argparse.Namespace, settings: Settings, progress: Progress
         if args.command == "migrate":
             print(_migrate_line(warehouse.migrate()))
             return 0
+        if args.command == "intraday-cleanup":
+            return _intraday_cleanup(args, settings, warehouse)
         if args.command == "ingest":
             return _ingest(args, settings, warehouse, progress)
         if args.command == "compute":

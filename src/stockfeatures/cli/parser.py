@@ -89,6 +89,16 @@ def _add_batch_commands(commands: _Subcommands) -> None:
     materialize.add_argument("--end", type=_timestamp, help="ISO timestamp with zone; default: the newest stored feature row")
 
 
+def _add_intraday_commands(commands: _Subcommands) -> None:
+    cleanup = commands.add_parser(
+        "intraday-cleanup",
+        help="delete raw 5-minute bars older than the retention (plain PostgreSQL and local; "
+             "TimescaleDB does it by policy)")
+    cleanup.add_argument("--retention-days", type=int,
+                         help="keep this many days of raw bars; default "
+                              "STOCKFEATURES_INTRADAY_RETENTION_DAYS (90)")
+
+
 def _add_read_commands(commands: _Subcommands) -> None:
     features = commands.add_parser("features", help="print features for tickers (online, or as of a time)")
     features.add_argument("tickers", nargs="+", help="one or more tickers, e.g. AAPL MSFT")
@@ -109,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = _Subcommands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
                             common)
     _add_batch_commands(commands)
+    _add_intraday_commands(commands)
     _add_read_commands(commands)
     add_serving_commands(commands)
     return parser

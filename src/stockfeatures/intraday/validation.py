@@ -135,11 +135,14 @@ def bound_violations(features: pd.DataFrame) -> pd.DataFrame:
 def gate_intraday_features(features: pd.DataFrame, bars: pd.DataFrame | None = None):
     """Run the suite row by row with Great Expectations: a GateResult whose `rejected` rows
     (features + reason) go to quarantine, as validation.gate_features does for daily rows."""
-    from stockfeatures.validation.gate import gate_frame
+    import time
 
+    from stockfeatures.validation.gate import gate_rows
+
+    started = time.perf_counter()
     prepared = prepare_intraday_features(features, bars)
     original = prepared.drop(columns=list(HELPER_COLUMNS))
-    return gate_frame(SUITE_NAME, original, prepared, intraday_suite_document())
+    return gate_rows(SUITE_NAME, original, prepared, started, intraday_suite_document())
 
 
 def render() -> str:

@@ -1,4 +1,4 @@
-"""The HTTP feature server (FastAPI): feast-compatible reads plus health and metrics.
+"""The HTTP feature server (FastAPI): feast-compatible reads and push, health and metrics.
 
 The two read routes (POST /get-online-features, GET /features/{ticker}) are answered by a
 plain ASGI dispatcher in front of FastAPI: its routing, middleware and exception layers
@@ -23,6 +23,7 @@ from stockfeatures import metrics
 from stockfeatures.serving import http_schema
 from stockfeatures.serving.errors import BodyTooLarge
 from stockfeatures.serving.health import HealthProbes
+from stockfeatures.serving.http_push import PUSH_ROUTE, push
 from stockfeatures.serving.http_reads import (
     Answer,
     ReadRunner,
@@ -154,6 +155,20 @@ def create_app(server: FeatureServer) -> FeatureApp:
     async def features_of_ticker(ticker: str, request: Request, features: str | None = None,
                                  service: str | None = None, as_of: str | None = None) -> Response:
         return _response(await ticker_features(app.runner, ticker, dict(request.query_params)))
+
+    @app.post(PUSH_ROUTE, response_model=http_schema.PushResponse, responses=http_schema.PUSH_ERRORS,
+              openapi_extra=http_schema.PUSH_BODY,
+              summary="Push intraday feature rows (the `feast serve` /push body)")
+    async def push_rows(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            try:
+                raw = await read_body(request.scope, request.receive, app.max_body)
+            except BodyTooLarge as error:
+                return _response(map_error(error))
+            return _response(await push(app.runner, raw))
+        finally:
+            app.observe(PUSH_ROUTE, time.perf_counter() - started)
 
     @app.get("/health", response_model=http_schema.HealthResponse,
              responses={503: {"model": http_schema.HealthResponse, "description": "both stores down"}})

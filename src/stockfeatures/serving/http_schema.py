@@ -99,11 +99,50 @@ TICKER_ERRORS = {
     503: _error("neither the online store nor the warehouse answered in time"),
 }
 
+class PushRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    push_source_name: str = Field(description="the push source; this server writes intraday_push",
+                                  examples=["intraday_push"])
+    df: dict[str, list] = Field(
+        description="columns of features_intraday: ticker, event_timestamp (bar end, ISO-8601 with "
+                    "zone), optional created_timestamp, one number or null per intraday feature")
+    to: Literal["online", "offline", "online_and_offline"] = Field(
+        "online", description="where the rows go, as Feast's PushMode")
+    allow_registry_cache: bool = Field(True, description="accepted for feast serve compatibility")
+    transform_on_write: bool = Field(True, description="accepted for feast serve compatibility")
+
+
+class PushResponse(BaseModel):
+    push_source_name: str
+    to: Literal["online", "offline", "online_and_offline"]
+    received: int = Field(description="rows in the body")
+    pushed: int = Field(description="new versions written")
+    unchanged: int = Field(description="rows already known (a re-push adds nothing)")
+    offline_via: str | None = Field(description="who wrote the offline half")
+
+
+PUSH_ERRORS = {
+    400: _error("the body is not JSON"),
+    404: _error("unknown push source"),
+    413: _error("the body is over the size limit"),
+    422: _error("a field, column or value is wrong; the detail names it"),
+    503: _error("the online store or the warehouse did not take the write in time"),
+}
+
 # The handler reads the raw body itself; this documents it (FastAPI cannot infer it).
 ONLINE_BODY = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": OnlineRequest.model_json_schema(
+            ref_template="#/components/schemas/{model}")}},
+    }
+}
+
+PUSH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": PushRequest.model_json_schema(
             ref_template="#/components/schemas/{model}")}},
     }
 }

@@ -29,6 +29,7 @@ class ServingOptions:
     health_timeout_s: the longest /health waits for its store probes.
     max_body_bytes: the largest request body accepted; larger ones get 413 unread.
     read_threads: worker threads per process that run reads (the event loop never waits).
+    push_timeout_s: the longest POST /push waits for its write (online and offline) before 503.
     """
 
     max_batch: int = 500
@@ -43,6 +44,7 @@ class ServingOptions:
     health_timeout_s: float = 0.08
     max_body_bytes: int = 1_000_000
     read_threads: int = 16
+    push_timeout_s: float = 10.0
 
 
 _ENV = {
@@ -58,6 +60,7 @@ _ENV = {
     "health_timeout_s": ("STOCKFEATURES_SERVING_HEALTH_TIMEOUT_S", float),
     "max_body_bytes": ("STOCKFEATURES_SERVING_MAX_BODY_BYTES", int),
     "read_threads": ("STOCKFEATURES_SERVING_READ_THREADS", int),
+    "push_timeout_s": ("STOCKFEATURES_SERVING_PUSH_TIMEOUT_S", float),
 }
 
 

@@ -36,10 +36,11 @@ class MigrationReport:
     already_applied: tuple[str, ...]
     feature_columns_added: tuple[str, ...]
     timescaledb: bool
+    intraday_columns_added: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
-        return bool(self.applied or self.feature_columns_added)
+        return bool(self.applied or self.feature_columns_added or self.intraday_columns_added)
 
 
 REPEATABLE_PREFIX = "R__"
@@ -81,26 +82,34 @@ def _apply_files(conn: psycopg.Connection, files: list[Path]) -> tuple[list[str]
     return applied, skipped
 
 
-def _add_feature_columns(conn: psycopg.Connection) -> list[str]:
-    from stockfeatures.features.spec import FEATURE_NAMES
+def _feature_tables() -> dict[str, tuple[str, ...]]:
+    """Each feature table and its spec's feature names (daily FeatureSpec, IntradayFeatureSpec)."""
+    from stockfeatures.storage.tables import features_schema, intraday_features_schema
 
-    existing = {
-        row[0]
-        for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = 'features_daily'"
-        )
-    }
-    added = [name for name in FEATURE_NAMES if name not in existing]
-    with conn.transaction():
-        for name in added:  # IF NOT EXISTS still guards a concurrent migrate
-            conn.execute(
-                sql.SQL("ALTER TABLE features_daily ADD COLUMN IF NOT EXISTS {} double precision")
-                .format(sql.Identifier(name))
+    return {schema.name: schema.values for schema in (features_schema(), intraday_features_schema())}
+
+
+def _add_feature_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
+    added_all: dict[str, list[str]] = {}
+    for table, names in _feature_tables().items():
+        existing = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s", (table,)
             )
-    for name in added:
-        log.info("added feature column features_daily.%s", name)
-    return added
+        }
+        added = [name for name in names if name not in existing]
+        with conn.transaction():
+            for name in added:  # IF NOT EXISTS still guards a concurrent migrate
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} double precision")
+                    .format(sql.Identifier(table), sql.Identifier(name))
+                )
+        for name in added:
+            log.info("added feature column %s.%s", table, name)
+        added_all[table] = added
+    return added_all
 
 
 def _has_timescaledb(conn: psycopg.Connection) -> bool:
@@ -108,12 +117,24 @@ def _has_timescaledb(conn: psycopg.Connection) -> bool:
     return row is not None
 
 
-def migrate(dsn: str, sql_dir: Path | None = None) -> MigrationReport:
-    """Bring the database at `dsn` to the current schema; safe to call on every start."""
+def migrate(dsn: str, sql_dir: Path | None = None,
+            intraday_retention_days: int | None = None) -> MigrationReport:
+    """Bring the database at `dsn` to the current schema; safe to call on every start.
+
+    intraday_retention_days: how long TimescaleDB keeps raw 5-minute bars (default: the
+    STOCKFEATURES_INTRADAY_RETENTION_DAYS setting); R__timescaledb.sql reads it as a
+    session setting, so the SQL file holds no number of its own.
+    """
     files = _migration_files(Path(sql_dir) if sql_dir else default_sql_dir())
+    if intraday_retention_days is None:
+        from stockfeatures.config import load_settings
+
+        intraday_retention_days = load_settings().intraday_retention_days
     with connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
         try:
+            conn.execute("SELECT set_config('stockfeatures.intraday_retention_days', %s, false)",
+                         (str(int(intraday_retention_days)),))
             conn.execute(_BOOTSTRAP)
             applied, skipped = _apply_files(conn, files)
             added = _add_feature_columns(conn)
@@ -122,4 +143,5 @@ def migrate(dsn: str, sql_dir: Path | None = None) -> MigrationReport:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
     if not timescaledb:
         log.warning(NO_TIMESCALEDB)
-    return MigrationReport(tuple(applied), tuple(skipped), tuple(added), timescaledb)
+    return MigrationReport(tuple(applied), tuple(skipped), tuple(added.get("features_daily", ())),
+                           timescaledb, tuple(added.get("features_intraday", ())))

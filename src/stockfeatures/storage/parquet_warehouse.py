@@ -104,6 +104,23 @@ class ParquetWarehouse(VersionedTables):
                 )
         return WriteResult(len(fresh), len(frame) - len(fresh))
 
+    def _unknown(self, frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+        rows = validated(frame, schema)
+        if rows.empty:
+            return rows
+        return new_versions(self._stored(schema), rows, schema)
+
+    def _delete_before(self, schema: TableSchema, cutoff: pd.Timestamp) -> int:
+        if not self.path(schema.name).exists():
+            return 0
+        with exclusive(self.directory):
+            stored = self._stored(schema)
+            old = stored[EVENT] < cutoff
+            if old.any():
+                replace_table(self.path(schema.name), _for_arrow(stored[~old], schema),
+                              _arrow_schema(schema))
+        return int(old.sum())
+
     def _read(self, schema: TableSchema, tickers, start, end, as_of) -> pd.DataFrame:
         window = query_window(tickers, start, end, as_of)
         rows = _in_window(self._stored(schema), window)

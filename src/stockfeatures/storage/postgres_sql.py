@@ -41,6 +41,18 @@ def copy_incoming(schema: TableSchema) -> sql.Composed:
 
 
 def insert_new_versions(schema: TableSchema) -> sql.Composed:
+    return sql.SQL("{}\nINSERT INTO {} ({})\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {})").format(
+        *_new_versions_parts(schema))
+
+
+def select_new_versions(schema: TableSchema) -> sql.Composed:
+    """The rows insert_new_versions would insert, as CSV on STDOUT (nothing is written)."""
+    return sql.SQL("COPY ({}\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {}) "
+                   "ORDER BY {}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
+        *_new_versions_parts(schema, insert=False), _ids((*schema.key, CREATED)))
+
+
+def _new_versions_parts(schema: TableSchema, insert: bool = True) -> tuple:
     table, columns = sql.Identifier(schema.name), schema.columns
     previous = sql.SQL(", ").join(
         sql.SQL("lag({0}) OVER w AS {1}").format(sql.Identifier(v), sql.Identifier(f"prev_{v}"))
@@ -50,7 +62,7 @@ def insert_new_versions(schema: TableSchema) -> sql.Composed:
         sql.SQL("{} IS DISTINCT FROM {}").format(sql.Identifier(f"prev_{v}"), sql.Identifier(v))
         for v in schema.values
     )
-    return sql.SQL(
+    with_clause = sql.SQL(
         """
         WITH fresh AS (
             SELECT {cols_i} FROM {incoming} AS i
@@ -65,8 +77,6 @@ def insert_new_versions(schema: TableSchema) -> sql.Composed:
             FROM timeline
             WINDOW w AS (PARTITION BY {key} ORDER BY {created})
         )
-        INSERT INTO {table} ({cols})
-        SELECT {cols} FROM compared WHERE is_new AND (position = 1 OR {changed})
         """
     ).format(
         cols_i=_ids(columns, "i"),
@@ -79,8 +89,16 @@ def insert_new_versions(schema: TableSchema) -> sql.Composed:
         previous=previous,
         key=_ids(schema.key),
         created=sql.Identifier(CREATED),
-        changed=changed,
     )
+    columns_sql = _ids(columns)
+    if insert:
+        return with_clause, table, columns_sql, columns_sql, changed
+    return with_clause, columns_sql, changed
+
+
+def delete_before(schema: TableSchema) -> sql.Composed:
+    return sql.SQL("DELETE FROM {} WHERE {} < %(cutoff)s").format(
+        sql.Identifier(schema.name), sql.Identifier(EVENT))
 
 
 def _filters(window: QueryWindow) -> tuple[sql.Composed, dict]:

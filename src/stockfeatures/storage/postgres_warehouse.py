@@ -123,6 +123,25 @@ class PostgresWarehouse(VersionedTables):
             ) from exc
         return WriteResult(inserted, len(frame) - inserted)
 
+    def _unknown(self, frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+        rows = validated(frame, schema)
+        if rows.empty:
+            return rows
+        buffer = io.BytesIO()
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(postgres_sql.create_incoming(schema))
+            with cur.copy(postgres_sql.copy_incoming(schema)) as copy:
+                copy.write(_rows_to_csv(rows, schema))
+            with cur.copy(postgres_sql.select_new_versions(schema)) as copy:
+                for block in copy:
+                    buffer.write(block)
+        return _from_csv(buffer.getvalue(), schema)
+
+    def _delete_before(self, schema: TableSchema, cutoff: pd.Timestamp) -> int:
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(postgres_sql.delete_before(schema), {"cutoff": cutoff.to_pydatetime()})
+            return cur.rowcount
+
     # -- reads ------------------------------------------------------------------------------
 
     def _copy_out(self, query: sql.Composable, params: dict) -> bytes:

@@ -25,6 +25,9 @@ class TableSchema:
     dates: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     texts: tuple[str, ...] = ("ticker",)
+    # What a row's event_timestamp must be, checked against its `session` on write:
+    # "session_close" (daily bars) or "bar_end" (5-minute bars, stockfeatures.intraday).
+    stamped_at: str = "session_close"
 
     @property
     def version_key(self) -> tuple[str, ...]:
@@ -77,6 +80,7 @@ INTRADAY_BARS = TableSchema(
     dates=("session",),
     optional=("source",),
     texts=("ticker", "source"),
+    stamped_at="bar_end",
 )
 
 

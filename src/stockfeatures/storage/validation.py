@@ -85,6 +85,18 @@ def _check_session_closes(out: pd.DataFrame, date_column: str, problems: list[st
         problems.append(f"{EVENT} must be the XNYS close of {date_column} in {_rows(wrong)}")
 
 
+def _check_bar_ends(out: pd.DataFrame, problems: list[str]) -> None:
+    """A 5-minute bar is stamped at its end, inside its session's regular hours."""
+    from stockfeatures.intraday.market_hours import is_bar_end
+
+    wrong = pd.Series(~is_bar_end(out["session"], out[EVENT]), index=out.index)
+    if wrong.any():
+        problems.append(
+            f"{EVENT} must be the end of a 5-minute bar within the XNYS session's regular hours "
+            f"(open + 5 min ... close) in {_rows(wrong)}"
+        )
+
+
 def _check_duplicates(out: pd.DataFrame, schema: TableSchema, problems: list[str]) -> pd.DataFrame:
     """Identical repeats are harmless and dropped; two values for one version are ambiguous."""
     out = out.drop_duplicates(subset=list(schema.version_key) + list(schema.values))
@@ -124,7 +136,9 @@ def validated(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
             problems.append(f"kind must be one of {ACTION_KINDS} in {_rows(bad_kind)}")
     if problems:
         raise InvalidFrame(schema.name, problems)
-    if "session" in schema.columns:
+    if "session" in schema.columns and schema.stamped_at == "bar_end":
+        _check_bar_ends(out, problems)
+    elif "session" in schema.columns:
         _check_session_closes(out, "session", problems)
     if "ex_date" in schema.columns:
         _check_session_closes(out, "ex_date", problems)

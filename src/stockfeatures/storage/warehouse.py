@@ -14,7 +14,13 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 
 from stockfeatures.storage.query_window import TimeLike
-from stockfeatures.storage.tables import ACTIONS, BARS, features_schema
+from stockfeatures.storage.tables import (
+    ACTIONS,
+    BARS,
+    INTRADAY_BARS,
+    features_schema,
+    intraday_features_schema,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,23 @@ class Warehouse(Protocol):
 
     def latest_features(self, tickers: Iterable[str] | None = None) -> pd.DataFrame: ...
 
+    # The intraday tier (5-minute bars stamped at their end; stockfeatures.intraday).
+    def write_intraday_bars(self, bars: pd.DataFrame) -> WriteResult: ...
+
+    def write_intraday_features(self, features: pd.DataFrame) -> WriteResult: ...
+
+    def read_intraday_bars(self, tickers: Iterable[str] | None = None, start: TimeLike = None,
+                           end: TimeLike = None, as_of: datetime | pd.Timestamp | None = None,
+                           ) -> pd.DataFrame: ...
+
+    def read_intraday_features(self, tickers: Iterable[str] | None = None, start: TimeLike = None,
+                               end: TimeLike = None, as_of: datetime | pd.Timestamp | None = None,
+                               ) -> pd.DataFrame: ...
+
+    def unknown_intraday_features(self, features: pd.DataFrame) -> pd.DataFrame: ...
+
+    def delete_intraday_bars_before(self, cutoff: datetime | pd.Timestamp) -> int: ...
+
     def quarantine(self, stage: str, rows: pd.DataFrame, reason: str | pd.Series) -> int: ...
 
     def read_quarantine(self, stage: str | None = None) -> pd.DataFrame: ...
@@ -90,6 +113,13 @@ class VersionedTables:
         raise NotImplementedError
 
     def _read(self, schema, tickers, start, end, as_of) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def _unknown(self, frame: pd.DataFrame, schema) -> pd.DataFrame:
+        """The validated rows of `frame` that _append would store (nothing is written)."""
+        raise NotImplementedError
+
+    def _delete_before(self, schema, cutoff: pd.Timestamp) -> int:
         raise NotImplementedError
 
     def write_bars(self, bars: pd.DataFrame) -> WriteResult:
@@ -127,3 +157,42 @@ class VersionedTables:
         as_of: datetime | pd.Timestamp | None = None,
     ) -> pd.DataFrame:
         return self._read(features_schema(), tickers, start, end, as_of)
+
+    # -- intraday tier ------------------------------------------------------------------------
+
+    def write_intraday_bars(self, bars: pd.DataFrame) -> WriteResult:
+        return self._append(bars, INTRADAY_BARS)
+
+    def write_intraday_features(self, features: pd.DataFrame) -> WriteResult:
+        return self._append(features, intraday_features_schema())
+
+    def read_intraday_bars(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(INTRADAY_BARS, tickers, start, end, as_of)
+
+    def read_intraday_features(
+        self,
+        tickers: Iterable[str] | None = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        as_of: datetime | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        return self._read(intraday_features_schema(), tickers, start, end, as_of)
+
+    def unknown_intraday_features(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The rows write_intraday_features would store: what a push must still write, so a
+        re-push of the same bars adds no version (the versions.py rules), whoever writes."""
+        return self._unknown(features, intraday_features_schema())
+
+    def delete_intraday_bars_before(self, cutoff: datetime | pd.Timestamp) -> int:
+        """Retention, the one delete in this store: raw 5-minute bars whose bar ended before
+        `cutoff` (UTC-aware). Returns how many rows (versions) were deleted."""
+        stamp = pd.Timestamp(cutoff)
+        if stamp.tzinfo is None:
+            raise ValueError(f"retention cutoff {cutoff!r} must be timezone-aware")
+        return self._delete_before(INTRADAY_BARS, stamp.tz_convert("UTC"))

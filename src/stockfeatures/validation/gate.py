@@ -138,11 +138,12 @@ def _run(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, starte
     return _split(suite_name, original, prepared, outcomes, started)
 
 
-def gate_frame(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
-               document: dict) -> GateResult:
-    """Run a suite document built elsewhere (the intraday tier's) on `prepared` (original plus
-    its helper columns), row by row; `accepted`/`rejected` hold `original`'s columns."""
-    return _run(suite_name, original, prepared, time.perf_counter(), document)
+def gate_rows(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, started: float,
+              document: dict | None = None) -> GateResult:
+    """Row-by-row gate for any suite: `prepared` is `original` plus the helper columns its
+    expectations read (same rows, same order); accepted/rejected rows come from `original`."""
+    return _run(suite_name, original.reset_index(drop=True), prepared.reset_index(drop=True),
+                started, document)
 
 
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:

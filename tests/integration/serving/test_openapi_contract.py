@@ -31,7 +31,7 @@ def api_schema(stack):
 
 
 OPERATIONS = [("/get-online-features", "POST"), ("/features/{ticker}", "GET"),
-              ("/health", "GET"), ("/metrics", "GET")]
+              ("/health", "GET"), ("/metrics", "GET"), ("/push", "POST")]
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)

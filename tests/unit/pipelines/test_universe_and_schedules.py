@@ -71,3 +71,22 @@ def test_schedules_are_plain_cron_lines_the_prefect_ui_can_label():
 def test_a_wall_clock_time_out_of_range_is_named():
     with pytest.raises(ValueError, match="24, 0"):
         weekday_cron((24, 0))
+
+
+def test_intraday_push_runs_every_5_minutes_and_the_calendar_picks_the_cycles():
+    from stockfeatures.intraday.market_hours import cycle_session
+
+    runs = _scheduled_runs("intraday-push", "2025-11-26", "2025-11-29")  # Thanksgiving week
+    ny = [pd.Timestamp(r).tz_convert("America/New_York") for r in runs]
+    assert {r.minute % 5 for r in ny} == {0} and min(r.hour for r in ny) == 9
+    # A run starts a few seconds after its scheduled time.
+    working = [r for r in ny if cycle_session(r + pd.Timedelta(seconds=3)) is not None]
+    by_day: dict[int, list[pd.Timestamp]] = {}
+    for r in working:
+        by_day.setdefault(r.day, []).append(r)
+    assert sorted(by_day) == [26, 28]  # no cycle on Thanksgiving (27th)
+    assert (by_day[26][0].hour, by_day[26][0].minute) == (9, 35)
+    assert (by_day[26][-1].hour, by_day[26][-1].minute) == (16, 0)
+    assert len(by_day[26]) == 78
+    assert (by_day[28][-1].hour, by_day[28][-1].minute) == (13, 0)  # early close, then nothing
+    assert len(by_day[28]) == 42
