@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from stockfeatures.intraday.bar_gate import BAR_STAGE, FEATURE_STAGE, gate_intraday_bars
 from stockfeatures.intraday.market_hours import bar_ends, last_bar_end
 from stockfeatures.intraday.push import PushResult, push_intraday_features
 from stockfeatures.intraday.spec import BAR_LENGTH, TOD_SESSIONS
-from stockfeatures.intraday.bar_gate import BAR_STAGE, FEATURE_STAGE, gate_intraday_bars
 from stockfeatures.intraday.validation import gate_intraday_features
 from stockfeatures.storage.tables import CREATED, EVENT, intraday_features_schema
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stockfeatures.intraday.bar_gate import gate_intraday_bars
 from stockfeatures.intraday.spec import INTRADAY_FEATURES
-from stockfeatures.intraday.validation import gate_intraday_bars, gate_intraday_features
+from stockfeatures.intraday.validation import gate_intraday_features
 from tests.intraday_frames import HALF_DAY, make_intraday_bars, make_intraday_features
 
 
@@ -50,11 +51,11 @@ def test_a_bar_known_before_it_ended_is_rejected():
     assert "known before the bar ended" in result.rejected.loc[1, "reason"]
 
 
-def test_feature_bounds_come_from_the_spec_and_nan_is_allowed():
+def test_feature_bounds_come_from_the_spec_and_nan_is_allowed_in_warm_up():
     features = make_intraday_features(tickers=("AAA",), count=3)
-    spec = INTRADAY_FEATURES[0]
+    spec = INTRADAY_FEATURES[0]  # ret_5m: the session's first bar has no previous slot
     features.loc[1, spec.name] = spec.valid_max * 2
-    features.loc[2, spec.name] = np.nan
+    features.loc[0, spec.name] = np.nan
     result = gate_intraday_features(features)
     assert list(result.rejected.index) == [1]
     assert spec.name in result.rejected.loc[1, "reason"]
