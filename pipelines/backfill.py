@@ -30,6 +30,7 @@ from stockfeatures.prices.source import get_source
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.profiles import open_warehouse
 from stockfeatures.progress import duration_text, eta_seconds, or_silent
+from stockfeatures.stages import compute as compute_stage
 from stockfeatures.stages.ingest_plan import loaded_tickers
 from stockfeatures.universe import load_universe, with_benchmark
 from stockfeatures.validation import GateResult
@@ -124,13 +125,18 @@ def backfill(
             logger.info(chunk_line(number, len(groups), done_tickers, len(universe), bars_so_far,
                                    len(todo), len(done), time.monotonic() - started))
 
-        feature_gate = tasks.compute_features.with_options(**storage)(
-            warehouse, settings.benchmark_ticker, start, end)
-        tasks.quarantine.with_options(**storage)(warehouse, "features", feature_gate)
-        tasks.write_features.with_options(**storage)(warehouse, feature_gate.accepted)
+        # Window by window, each stored before the next: memory stays bounded at any size.
+        window_gates = []
+        for window_start, window_end in compute_stage.compute_windows(warehouse, start, end):
+            gate = tasks.compute_features.with_options(**storage)(
+                warehouse, settings.benchmark_ticker, window_start, window_end)
+            tasks.quarantine.with_options(**storage)(warehouse, "features", gate)
+            tasks.write_features.with_options(**storage)(warehouse, gate.accepted)
+            window_gates.append(compute_stage.keys_only(gate))
+        feature_gate = GateResult.combine(window_gates) if window_gates else None
         if apply_definitions:
             tasks.apply_definitions(settings)
-        if materialize and len(feature_gate.accepted):
+        if materialize and feature_gate is not None and len(feature_gate.accepted):
             latest = feature_gate.accepted["event_timestamp"].max()
             summary.materialized = tasks.materialize(
                 settings, warehouse, (latest - timedelta(days=14)).to_pydatetime(),
@@ -158,6 +164,7 @@ def backfill(
                              + ", ".join(lacking))
     publish(summary)
     if not summary.ok:
-        raise RunIncomplete(summary, (raw_gate.error() if raw_gate else None) or feature_gate.error())
+        raise RunIncomplete(summary, (raw_gate.error() if raw_gate else None)
+                            or (feature_gate.error() if feature_gate else None))
     logger.info(summary.headline())
     return summary

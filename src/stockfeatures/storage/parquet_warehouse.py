@@ -142,6 +142,13 @@ class ParquetWarehouse(VersionedTables):
         stored = read_table(self.path(BARS.name), ["ticker"])
         return [] if stored is None else sorted(stored["ticker"].dropna().unique().tolist())
 
+    def session_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        stored = read_table(self.path(BARS.name), ["session"])
+        if stored is None or stored["session"].dropna().empty:
+            return None
+        sessions = pd.to_datetime(stored["session"].dropna())
+        return sessions.min(), sessions.max()
+
     def quarantine(self, stage: str, rows: pd.DataFrame, reason: str | pd.Series) -> int:
         records = quarantine_records(stage, rows, reason)
         if records.empty:

@@ -171,6 +171,11 @@ class PostgresWarehouse(VersionedTables):
             rows = conn.execute("SELECT DISTINCT ticker FROM prices ORDER BY ticker").fetchall()
         return [row[0] for row in rows]
 
+    def session_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        with self._connection() as conn:
+            first, last = conn.execute("SELECT min(session), max(session) FROM prices").fetchone()
+        return None if first is None else (pd.Timestamp(first), pd.Timestamp(last))
+
     # -- quarantine -------------------------------------------------------------------------
 
     def quarantine(self, stage: str, rows: pd.DataFrame, reason: str | pd.Series) -> int:

@@ -97,6 +97,10 @@ class Warehouse(Protocol):
 
     def tickers(self) -> list[str]: ...
 
+    def session_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """(first, last) session of the stored daily bars, tz-naive dates; None when empty."""
+        ...
+
     def close(self) -> None: ...
 
 
