@@ -160,6 +160,32 @@ class RayCluster:
         return subprocess.run([str(RAY_SCRIPT), command, self.port], env=env,
                               capture_output=True, text=True, timeout=180)
 
+    def busy_task_workers(self) -> list[tuple[str, int, str]]:
+        """(node, pid, title) of every Ray worker process of this cluster that is running a
+        task now, e.g. `ray::MapBatches(wrapper)`. Left out: idle workers (`ray::IDLE`), the
+        agents, and Ray Data's own actors (`ray::_StatsActor`, `ray::_Autoscaling...`).
+        Only processes below the pids the script wrote are looked at."""
+        import psutil
+
+        idle = {"ray::IDLE", "ray::DashboardAgent", "ray::RuntimeEnvAgent"}
+        busy = []
+        for node in ("head", "worker"):
+            pgid_file = self.state_dir / node / "pgid"
+            if not pgid_file.exists():
+                continue
+            try:
+                processes = psutil.Process(int(pgid_file.read_text())).children(recursive=True)
+            except psutil.NoSuchProcess:
+                continue
+            for process in processes:
+                try:
+                    title = " ".join(process.cmdline()).strip()
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                if title.startswith("ray::") and title not in idle and not title.startswith("ray::_"):
+                    busy.append((node, process.pid, title))
+        return busy
+
     def kill_worker(self) -> None:
         """SIGKILL the worker node (its `ray start`, raylet and task workers)."""
         self.run("kill-worker").check_returncode()
