@@ -146,7 +146,7 @@ DEFAULT_RAY_PORT = "6390"
 @dataclass(frozen=True)
 class RayCluster:
     """A local Ray cluster started by infra/ray-cluster.sh: its address and its state folder,
-    through which `kill_worker` and `start_worker` reach only the processes it started."""
+    whose pid files name the only processes a test may signal."""
 
     port: str
     state_dir: Path
@@ -185,15 +185,6 @@ class RayCluster:
                 if title.startswith("ray::") and title not in idle and not title.startswith("ray::_"):
                     busy.append((node, process.pid, title))
         return busy
-
-    def kill_worker(self) -> None:
-        """SIGKILL the worker node (its `ray start`, raylet and task workers)."""
-        self.run("kill-worker").check_returncode()
-
-    def start_worker(self) -> None:
-        done = self.run("start-worker")
-        if done.returncode != 0:
-            raise RuntimeError(f"infra/ray-cluster.sh start-worker failed: {done.stderr.strip()[-2000:]}")
 
 
 @contextmanager
