@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,7 @@ def measure(tickers: int, years: float, redis_ports: list[str], ray_port: str) -
             _script("ray-cluster.sh", "stop", ray_port, env=env)
     finally:
         _script("redis-cluster.sh", "stop", *redis_ports, env=env)
+        shutil.rmtree(state, ignore_errors=True)
     result["load_average_after"] = os.getloadavg()
     return result
 
