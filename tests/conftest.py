@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import postgres_server, redis_cluster, redis_server, throwaway_database
+from tests.services import (
+    RayCluster,
+    postgres_server,
+    ray_cluster,
+    redis_cluster,
+    redis_server,
+    throwaway_database,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +48,19 @@ def redis_cluster_nodes() -> Iterator[str]:
     """A local 6-node Redis Cluster for the `cluster` profile; its startup nodes."""
     with redis_cluster() as nodes:
         yield nodes
+
+
+@pytest.fixture(scope="session")
+def local_ray_cluster() -> Iterator[RayCluster]:
+    """A local Ray cluster (head + one worker node) for the `cluster` profile's batch engine."""
+    with ray_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def ray_address(local_ray_cluster: RayCluster) -> str:
+    """STOCKFEATURES_RAY_ADDRESS of the session's local Ray cluster."""
+    return local_ray_cluster.address
 
 
 def copy_repo_skeleton(target: Path) -> Path:

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -135,3 +136,69 @@ def redis_cluster() -> Iterator[str]:
     finally:
         subprocess.run([str(CLUSTER_SCRIPT), "stop", *ports], env=env, capture_output=True, timeout=60)
         shutil.rmtree(state_dir.parent, ignore_errors=True)
+
+
+
+RAY_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "ray-cluster.sh"
+DEFAULT_RAY_PORT = "6390"
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    """A local Ray cluster started by infra/ray-cluster.sh: its address and its state folder,
+    whose pid files name the only processes a test may signal."""
+
+    port: str
+    state_dir: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def run(self, command: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "RAY_CLUSTER_DIR": str(self.state_dir)}
+        return subprocess.run([str(RAY_SCRIPT), command, self.port], env=env,
+                              capture_output=True, text=True, timeout=180)
+
+    def busy_task_workers(self) -> list[tuple[str, int, str]]:
+        """(node, pid, title) of every Ray worker process of this cluster that is running a
+        task now, e.g. `ray::MapBatches(wrapper)`. Left out: idle workers (`ray::IDLE`), the
+        agents, and Ray Data's own actors (`ray::_StatsActor`, `ray::_Autoscaling...`).
+        Only processes below the pids the script wrote are looked at."""
+        import psutil
+
+        idle = {"ray::IDLE", "ray::DashboardAgent", "ray::RuntimeEnvAgent"}
+        busy = []
+        for node in ("head", "worker"):
+            pgid_file = self.state_dir / node / "pgid"
+            if not pgid_file.exists():
+                continue
+            try:
+                processes = psutil.Process(int(pgid_file.read_text())).children(recursive=True)
+            except psutil.NoSuchProcess:
+                continue
+            for process in processes:
+                try:
+                    title = " ".join(process.cmdline()).strip()
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                if title.startswith("ray::") and title not in idle and not title.startswith("ray::_"):
+                    busy.append((node, process.pid, title))
+        return busy
+
+
+@contextmanager
+def ray_cluster() -> Iterator[RayCluster]:
+    """A fresh local Ray cluster (a head and one worker node, one CPU each) started by
+    infra/ray-cluster.sh, stopped afterwards. The head's port comes from
+    STOCKFEATURES_TEST_RAY_PORT (never 6379, Redis' port)."""
+    port = os.environ.get("STOCKFEATURES_TEST_RAY_PORT") or DEFAULT_RAY_PORT
+    cluster = RayCluster(port, Path(tempfile.mkdtemp(prefix="sf_ray_")) / "state")
+    started = cluster.run("start")
+    if started.returncode != 0:
+        pytest.fail(f"infra/ray-cluster.sh start failed: {started.stderr.strip()[-2000:]}")
+    try:
+        yield cluster
+    finally:
+        cluster.run("stop")
+        shutil.rmtree(cluster.state_dir.parent, ignore_errors=True)

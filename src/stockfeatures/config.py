@@ -19,6 +19,8 @@ PG_SCHEMES = ("postgresql://", "postgres://")
 REDIS_SCHEMES = ("redis://", "rediss://")
 # The loopback cluster infra/redis-cluster.sh starts by default.
 DEFAULT_CLUSTER_NODES = "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103,127.0.0.1:7104,127.0.0.1:7105,127.0.0.1:7106"
+# The head node infra/ray-cluster.sh starts by default (never 6379, Redis' port).
+DEFAULT_RAY_ADDRESS = "127.0.0.1:6390"
 
 
 class ConfigError(ValueError):
@@ -46,6 +48,7 @@ class Settings:
     # Raw 5-minute bars older than this many days are deleted (TimescaleDB retention policy,
     # or `stockfeatures intraday-cleanup` on plain PostgreSQL and in `local`).
     intraday_retention_days: int = 90
+    ray_address: str = DEFAULT_RAY_ADDRESS
 
     @property
     def uses_redis_cluster(self) -> bool:
@@ -81,6 +84,8 @@ class Settings:
                 self.redis_cluster.feast_connection() if self.redis_cluster
                 else feast_redis_connection(self.redis_url)
             ),
+            # The cluster profile's batch_engine (Feast's ray.engine) connects here.
+            "STOCKFEATURES_RAY_ADDRESS": self.ray_address,
         }
 
     def export_feast_environment(self) -> None:
@@ -187,6 +192,22 @@ def _intraday_retention_days() -> int:
     return int(text)
 
 
+def _checked_ray_address(address: str) -> str:
+    """host:port of a Ray head (GCS), ray://host:port (Ray Client, e.g. a KubeRay head
+    service) or `auto` (the cluster `ray start` left on this machine)."""
+    address = address.strip()
+    if address == "auto" or address.startswith("ray://"):
+        return address
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "/" in address or " " in address:
+        raise ConfigError("STOCKFEATURES_RAY_ADDRESS must be host:port of a Ray head node "
+                          f"(e.g. {DEFAULT_RAY_ADDRESS}), ray://host:port or auto, got {address!r}")
+    if port == "6379" and host in ("127.0.0.1", "localhost"):
+        raise ConfigError("STOCKFEATURES_RAY_ADDRESS points at 127.0.0.1:6379, Redis' port; "
+                          f"infra/ray-cluster.sh starts the Ray head on {DEFAULT_RAY_ADDRESS}")
+    return address
+
+
 def _profile_of_feast_yaml() -> str:
     """A user who selected feature_store.prod.yaml for the Feast CLI means the prod profile."""
     yaml_path = os.environ.get("FEAST_FS_YAML_FILE_PATH", "")
@@ -223,4 +244,5 @@ def load_settings(profile: str | None = None) -> Settings:
         project="stockfeatures",
         redis_cluster=_redis_cluster_settings() if chosen == "cluster" else None,
         intraday_retention_days=_intraday_retention_days(),
+        ray_address=_checked_ray_address(os.environ.get("STOCKFEATURES_RAY_ADDRESS") or DEFAULT_RAY_ADDRESS),
     )

@@ -30,7 +30,8 @@ class ProfileStack:
 
 def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
                 pg_dsn: str | None = None, redis_url: str | None = None,
-                redis_cluster_nodes: str | None = None) -> ProfileStack:
+                redis_cluster_nodes: str | None = None,
+                ray_address: str | None = None) -> ProfileStack:
     copy_repo_skeleton(root)
     monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(root))
     monkeypatch.setenv("STOCKFEATURES_PROFILE", profile)
@@ -40,6 +41,8 @@ def build_stack(profile: str, root: Path, monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setenv("STOCKFEATURES_REDIS_URL", redis_url)
     if redis_cluster_nodes:
         monkeypatch.setenv("STOCKFEATURES_REDIS_CLUSTER_NODES", redis_cluster_nodes)
+    if ray_address:
+        monkeypatch.setenv("STOCKFEATURES_RAY_ADDRESS", ray_address)
     settings = load_settings()
     warehouse = open_warehouse(settings)
     warehouse.migrate()

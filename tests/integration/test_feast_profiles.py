@@ -23,11 +23,11 @@ def prod_stack(tmp_path_factory, pg_dsn, redis_url):
 
 
 @pytest.fixture(scope="module")
-def cluster_stack(tmp_path_factory, pg_admin_dsn, redis_cluster_nodes):
+def cluster_stack(tmp_path_factory, pg_admin_dsn, redis_cluster_nodes, ray_address):
     """The `cluster` profile on its own database, so its rows are written independently of prod's."""
     with pytest.MonkeyPatch.context() as monkeypatch, throwaway_database(pg_admin_dsn) as dsn:
         yield build_stack("cluster", tmp_path_factory.mktemp("cluster"), monkeypatch, dsn,
-                          redis_cluster_nodes=redis_cluster_nodes)
+                          redis_cluster_nodes=redis_cluster_nodes, ray_address=ray_address)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from stockfeatures.config import ConfigError, feast_redis_connection, load_settings
@@ -102,3 +104,40 @@ def test_bad_cluster_setting_is_refused_naming_the_variable(monkeypatch, variabl
     with pytest.raises(ConfigError, match=message) as error:
         load_settings("cluster")
     assert variable.rsplit("_", 1)[0] in str(error.value)
+
+
+@pytest.mark.parametrize("address", ["10.0.0.9:6390", "ray://raycluster-head-svc.ml:10001", "auto"])
+def test_cluster_profile_hands_feast_the_ray_address(monkeypatch, address):
+    monkeypatch.setenv("STOCKFEATURES_RAY_ADDRESS", address)
+    assert load_settings("cluster").feast_environment()["STOCKFEATURES_RAY_ADDRESS"] == address
+
+
+def test_ray_address_defaults_to_the_local_script_and_reaches_feasts_ray_engine(monkeypatch):
+    """The cluster yaml, as Feast loads it, selects ray.engine at infra/ray-cluster.sh's head."""
+    import yaml
+    from feast.repo_config import RepoConfig
+
+    from stockfeatures.config import DEFAULT_RAY_ADDRESS
+
+    monkeypatch.delenv("STOCKFEATURES_RAY_ADDRESS", raising=False)
+    settings = load_settings("cluster")
+    assert settings.ray_address == DEFAULT_RAY_ADDRESS == "127.0.0.1:6390"
+    for key, value in settings.feast_environment().items():
+        monkeypatch.setenv(key, value)
+    text = os.path.expandvars(settings.feature_store_yaml.read_text())
+    config = RepoConfig(repo_path=settings.feature_repo_dir, **yaml.safe_load(text))
+    assert config.batch_engine.type == "ray.engine"
+    assert config.batch_engine.ray_address == DEFAULT_RAY_ADDRESS
+    assert config.materialization_config.pull_latest_features
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("127.0.0.1:6379", "Redis' port"),
+    ("10.0.0.9", "host:port of a Ray head"),
+    ("http://10.0.0.9:8265", "host:port of a Ray head"),
+])
+def test_bad_ray_address_is_refused_naming_the_variable(monkeypatch, value, message):
+    monkeypatch.setenv("STOCKFEATURES_RAY_ADDRESS", value)
+    with pytest.raises(ConfigError, match=message) as error:
+        load_settings("cluster")
+    assert "STOCKFEATURES_RAY_ADDRESS" in str(error.value)

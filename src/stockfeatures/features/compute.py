@@ -29,6 +29,34 @@ def _utc_ns(column: pd.Series) -> pd.Series:
     return column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
 
 
+def own_latest_knowledge(panel: PricePanel) -> np.ndarray:
+    """Per row (int64 UTC nanoseconds): the latest knowledge time among the ticker's own bars
+    in its MAX_LOOKBACK window ending at this row. It depends on the ticker's rows alone, so
+    a partition of tickers computes it for its rows (features/distributed.py).
+
+    Nanosecond instants do not fit a float exactly, so the rolling max runs on the rank of
+    each instant among the distinct instants (small integers, exact in float64)."""
+    created = _utc_ns(panel.rows["created_timestamp"]).array.asi8
+    distinct, rank = np.unique(created, return_inverse=True)
+    wide_rank = panel.to_wide(rank.astype("float64"))
+    own_latest = pd.DataFrame(wide_rank, copy=False).rolling(MAX_LOOKBACK, min_periods=1).max()
+    return distinct[panel.to_rows(own_latest.to_numpy()).to_numpy().astype("int64")]
+
+
+def session_latest_knowledge(own_latest: np.ndarray, session_codes: np.ndarray,
+                             n_sessions: int) -> np.ndarray:
+    """Per session: the max of `own_latest` over every ticker's row on it (int64 ns)."""
+    latest = np.full(n_sessions, np.iinfo("int64").min, dtype="int64")
+    np.maximum.at(latest, session_codes, own_latest)
+    return latest
+
+
+def knowledge_instants(session_latest: np.ndarray, event_ns: np.ndarray) -> pd.DatetimeIndex:
+    """created_timestamp values: max(the row's session close, its session's latest knowledge)."""
+    known = np.maximum(session_latest, event_ns)
+    return pd.DatetimeIndex(known.view("datetime64[ns]")).tz_localize("UTC")
+
+
 def knowledge_times(panel: PricePanel) -> pd.Series:
     """When each feature row became knowable.
 
@@ -36,25 +64,15 @@ def knowledge_times(panel: PricePanel) -> pd.Series:
     that session): every ticker's bars in its MAX_LOOKBACK window, not just its own,
     because mom_12_1_rank and beta_60d are cross-sectional. A revised SPY bar re-dates the
     betas it changes, and a revised bar of one ticker re-dates the ranks of all; stamping
-    them with an older knowledge time would leak the revision into earlier backtests.
-
-    Nanosecond instants do not fit a float exactly, so the rolling max runs on the rank of
-    each instant among the distinct instants (small integers, exact in float64)."""
-    created = _utc_ns(panel.rows["created_timestamp"]).array.asi8
+    them with an older knowledge time would leak the revision into earlier backtests."""
+    session_latest = session_latest_knowledge(own_latest_knowledge(panel), panel.session_codes,
+                                              len(panel.sessions))
     event = _utc_ns(panel.rows["event_timestamp"]).array.asi8
-    distinct, rank = np.unique(created, return_inverse=True)
-    wide_rank = panel.to_wide(rank.astype("float64"))
-    own_latest = pd.DataFrame(wide_rank, copy=False).rolling(MAX_LOOKBACK, min_periods=1).max()
-    own_rows = panel.to_rows(own_latest.to_numpy()).to_numpy()
-    session_latest = np.nanmax(panel.by_session(own_rows), axis=1)
-    latest = distinct[panel.from_sessions(session_latest[:, None].repeat(len(panel.tickers), axis=1))
-                      .astype("int64")]
-    known = np.maximum(latest, event)
-    instants = pd.DatetimeIndex(known.view("datetime64[ns]")).tz_localize("UTC")
+    instants = knowledge_instants(session_latest[panel.session_codes], event)
     return pd.Series(instants, index=panel.index, name="created_timestamp")
 
 
-def _empty_feature_rows() -> pd.DataFrame:
+def empty_feature_rows() -> pd.DataFrame:
     columns = {
         "ticker": pd.Series(dtype="object"),
         "event_timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
@@ -81,7 +99,7 @@ def feature_rows(panel: PricePanel) -> pd.DataFrame:
     """The features_daily frame for an already built panel (row i = panel row i), so a caller
     can recompute the cross-sectional columns on the same panel with fewer usable rows."""
     if not len(panel.rows):
-        return _empty_feature_rows()
+        return empty_feature_rows()
     if panel.benchmark not in set(panel.tickers):
         log.warning(
             "benchmark ticker %s is not among the %d tickers in the bars; beta_60d will be NaN",

@@ -228,6 +228,12 @@ def mom_12_1_rank(panel: PricePanel) -> pd.Series:
     Only usable rows take part (and get a rank): a row that failed validation neither
     receives a rank nor shifts anyone else's."""
     momentum = np.where(panel.usable_rows, panel.to_rows(_mom_12_1_wide(panel)).to_numpy(), np.nan)
-    grid = pd.DataFrame(panel.by_session(momentum), copy=False)
-    ranked = grid.rank(axis=1, pct=True, method="average").to_numpy()
+    ranked = percentile_rank_by_session(panel.by_session(momentum))
     return pd.Series(panel.from_sessions(ranked), index=panel.index, name="mom_12_1_rank")
+
+
+def percentile_rank_by_session(grid: np.ndarray) -> np.ndarray:
+    """Each row of a [session x ticker] grid ranked in (0, 1] among its non-NaN cells (ties
+    share the average rank). Rows are independent, so a subset of sessions ranks alike."""
+    frame = pd.DataFrame(grid, copy=False)
+    return frame.rank(axis=1, pct=True, method="average").to_numpy()

@@ -55,6 +55,9 @@ class FeatureSpec:
     # then allows nulls after warm-up for this feature only.
     nan_after_warm_up: bool = False
     warm_up_with_benchmark: bool = False
+    # The feature is the per-session percentile rank (functions.percentile_rank_by_session) of
+    # this other feature: features/distributed.py ranks it in its by-session pass.
+    ranks: str | None = None
 
 
 # An index's "volume" is the shares traded in all its members: close x volume of ^IXIC
@@ -142,6 +145,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "rank of mom_12_1 among tickers with a value on the same session / their count, "
         "in (0, 1], ties get the average rank",
         253, 0.0, 1.0, RETURNS_VIEW, fn.mom_12_1_rank, (MOMENTUM_SERVICE,), cross_sectional=True,
+        ranks="mom_12_1",
     ),
 )
 

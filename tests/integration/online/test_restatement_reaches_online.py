@@ -48,6 +48,7 @@ def restated(request, tmp_path_factory, pg_admin_dsn, redis_url):
             servers["redis_url"] = redis_url
         if profile == "cluster":
             servers["redis_cluster_nodes"] = request.getfixturevalue("redis_cluster_nodes")
+            servers["ray_address"] = request.getfixturevalue("ray_address")
         stack = build_stack(profile, tmp_path_factory.mktemp(profile), monkeypatch, **servers)
         before = _latest_known(stack)
         known_at = _restate(stack, "SPY", 0, 1.03)  # every ticker's beta_60d on the latest session

@@ -129,6 +129,10 @@ def check(command: Command) -> None:
     elif program == "redis-cluster.sh":
         assert args[:1] and args[0] in {"start", "stop", "nodes"}, f"{command}: start, stop or nodes"
         assert all(port.isdigit() for port in args[1:]), f"{command}: ports are numbers"
+    elif program == "ray-cluster.sh":
+        assert args[:1] and args[0] in {"start", "stop", "address", "kill-worker", "start-worker"}, \
+            f"{command}: start, stop, address, kill-worker or start-worker"
+        assert all(port.isdigit() and port != "6379" for port in args[1:]), f"{command}: one port, not 6379"
     else:
         assert program in SHELL_BUILTINS_AND_SYSTEM or SUBSTITUTED in program, \
             f"{command}: the test does not know how to check `{program}`; teach it"
