@@ -24,45 +24,36 @@ INTRADAY_FEATURES_TABLE = "features_intraday"
 INTRADAY_FEATURES_SOURCE = "features_intraday"
 
 
-def features_daily_source(settings: Settings | None = None) -> DataSource:
-    """The Feast batch source over features_daily for the active profile."""
+def _bitemporal_source(settings: Settings | None, name: str, table: str, description: str) -> DataSource:
+    """A Feast batch source over one bitemporal table: a parquet file in `local`, the
+    PostgreSQL table otherwise."""
     settings = settings or load_settings()
-    common = dict(
-        name=FEATURES_SOURCE,
-        timestamp_field="event_timestamp",
-        created_timestamp_column="created_timestamp",
-        description="Daily features per ticker, bitemporal: one row per version of a session's values",
-    )
+    common = dict(name=name, timestamp_field="event_timestamp",
+                  created_timestamp_column="created_timestamp", description=description)
     if settings.profile == "local":
         from feast import FileSource
 
-        return FileSource(path=str(settings.local_dir / f"{FEATURES_TABLE}.parquet"), **common)
+        return FileSource(path=str(settings.local_dir / f"{table}.parquet"), **common)
     from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
         PostgreSQLSource,
     )
 
-    return PostgreSQLSource(table=FEATURES_TABLE, **common)
+    return PostgreSQLSource(table=table, **common)
+
+
+def features_daily_source(settings: Settings | None = None) -> DataSource:
+    """The Feast batch source over features_daily for the active profile."""
+    return _bitemporal_source(
+        settings, FEATURES_SOURCE, FEATURES_TABLE,
+        "Daily features per ticker, bitemporal: one row per version of a session's values")
 
 
 def features_intraday_source(settings: Settings | None = None) -> DataSource:
     """The batch source behind the intraday PushSource: where pushed rows land offline and
-    what point-in-time retrieval reads (parquet file in `local`, PostgreSQL table otherwise)."""
-    settings = settings or load_settings()
-    common = dict(
-        name=INTRADAY_FEATURES_SOURCE,
-        timestamp_field="event_timestamp",
-        created_timestamp_column="created_timestamp",
-        description="Intraday features per ticker and 5-minute bar (stamped at the bar's end), bitemporal",
-    )
-    if settings.profile == "local":
-        from feast import FileSource
-
-        return FileSource(path=str(settings.local_dir / f"{INTRADAY_FEATURES_TABLE}.parquet"), **common)
-    from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
-        PostgreSQLSource,
-    )
-
-    return PostgreSQLSource(table=INTRADAY_FEATURES_TABLE, **common)
+    what point-in-time retrieval reads."""
+    return _bitemporal_source(
+        settings, INTRADAY_FEATURES_SOURCE, INTRADAY_FEATURES_TABLE,
+        "Intraday features per ticker and 5-minute bar (stamped at the bar's end), bitemporal")
 
 
 def open_warehouse(settings: Settings | None = None) -> Warehouse:
