@@ -29,6 +29,8 @@ class ServingOptions:
     health_timeout_s: the longest /health waits for its store probes.
     max_body_bytes: the largest request body accepted; larger ones get 413 unread.
     read_threads: worker threads per process that run reads (the event loop never waits).
+    intraday_grace_s: how long past one bar (5 minutes) an intraday value is still served as
+    fresh during market hours (serving.intraday_freshness); 0 is allowed.
     """
 
     max_batch: int = 500
@@ -43,6 +45,7 @@ class ServingOptions:
     health_timeout_s: float = 0.08
     max_body_bytes: int = 1_000_000
     read_threads: int = 16
+    intraday_grace_s: float = 60.0
 
 
 _ENV = {
@@ -58,7 +61,9 @@ _ENV = {
     "health_timeout_s": ("STOCKFEATURES_SERVING_HEALTH_TIMEOUT_S", float),
     "max_body_bytes": ("STOCKFEATURES_SERVING_MAX_BODY_BYTES", int),
     "read_threads": ("STOCKFEATURES_SERVING_READ_THREADS", int),
+    "intraday_grace_s": ("STOCKFEATURES_INTRADAY_GRACE_S", float),
 }
+_ZERO_ALLOWED = {"intraday_grace_s"}
 
 
 def serving_options_from_env() -> ServingOptions:
@@ -71,7 +76,8 @@ def serving_options_from_env() -> ServingOptions:
             value = kind(raw)
         except ValueError:
             raise ConfigError(f"{variable}={raw!r} is not a {kind.__name__}") from None
-        if value <= 0:
-            raise ConfigError(f"{variable}={raw!r} must be positive")
+        if value < 0 or (value == 0 and field_name not in _ZERO_ALLOWED):
+            raise ConfigError(f"{variable}={raw!r} must be "
+                              f"{'zero or more' if field_name in _ZERO_ALLOWED else 'positive'}")
         values[field_name] = value
     return ServingOptions(**values)
