@@ -7,6 +7,7 @@ stockfeatures.intraday.push, then read at instants around the 5 minutes + grace 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pandas as pd
@@ -141,3 +142,17 @@ def test_a_mixed_request_fills_the_daily_part_and_judges_the_pushed_part_by_its_
     later = read(client, ["SPY"], **request)
     assert later["ret_5m"]["statuses"] == ["OUTSIDE_MAX_AGE"]
     assert later["ret_5m"]["values"] == first["ret_5m"]["values"]
+
+
+def test_the_metrics_page_reports_the_lag_of_the_pushed_view(stack, client):
+    newest = push_bars(stack, "AAPL", count=8)  # ... 10:10, newer than any bar pushed before
+    page = client.get("/metrics").text
+    lags = [line for line in page.splitlines()
+            if line.startswith(f'stockfeatures_intraday_lag_seconds{{view="{INTRADAY_VIEW}"}}')]
+    assert len(lags) == 1
+    # Metrics use the wall clock (not the server's injected one). The view's newest bar is
+    # this 10:10 bar or a later one pushed by the tests above (NVDA's 16:00 close).
+    lag = float(lags[0].split()[-1])
+    assert 0 < lag <= time.time() - newest.timestamp()
+    assert lag >= time.time() - pd.Timestamp("2025-06-30 16:00", tz="America/New_York").timestamp() - 60
+    assert "stockfeatures_market_session_elapsed_seconds " in page
