@@ -98,3 +98,18 @@ def test_a_missing_value_is_never_fresh_and_a_negative_grace_is_refused():
         IntradayFreshnessClock(grace_s=-1)
     with pytest.raises(ValueError, match="timezone"):
         intraday_window(pd.Timestamp("2025-11-26 10:00"), 360.0)
+
+
+def test_the_grace_comes_from_the_environment_and_may_be_zero(monkeypatch):
+    from stockfeatures.config import ConfigError
+    from stockfeatures.serving.options import serving_options_from_env
+
+    monkeypatch.setenv("STOCKFEATURES_INTRADAY_GRACE_S", "0")
+    assert serving_options_from_env().intraday_grace_s == 0.0
+    monkeypatch.setenv("STOCKFEATURES_INTRADAY_GRACE_S", "-5")
+    with pytest.raises(ConfigError, match="STOCKFEATURES_INTRADAY_GRACE_S"):
+        serving_options_from_env()
+    monkeypatch.setenv("STOCKFEATURES_SERVING_MAX_BATCH", "0")
+    monkeypatch.delenv("STOCKFEATURES_INTRADAY_GRACE_S")
+    with pytest.raises(ConfigError, match="must be positive"):
+        serving_options_from_env()
