@@ -72,6 +72,77 @@ MIN_COST_WINDOW_S = 3600.0
 
 COST_METRIC = "stockfeatures_estimated_monthly_cost_usd"
 
+# --- intraday tier (issue 13) -------------------------------------------------------------
+# The push path records, per push-fed view, the newest bar end it wrote; the lag (now minus
+# that) is derived at scrape time, so it keeps growing while nothing is pushed, which a
+# value set at push time would not. "max" over worker processes: any worker's push counts.
+INTRADAY_NEWEST_BAR_END = Gauge(
+    "stockfeatures_intraday_newest_bar_end_timestamp_seconds",
+    "Newest bar end (unix time) pushed to each intraday view by this process (max over workers)",
+    ["view"],
+    multiprocess_mode="max",
+)
+INTRADAY_LAG_METRIC = "stockfeatures_intraday_lag_seconds"
+MARKET_ELAPSED_METRIC = "stockfeatures_market_session_elapsed_seconds"
+_NEWEST_BAR_ENDS: dict[str, float] = {}
+
+
+def record_intraday_push(view: str, newest_bar_end_s: float) -> None:
+    """Called by the push path after a push; a late, older bar never lowers the newest."""
+    if newest_bar_end_s > _NEWEST_BAR_ENDS.get(view, float("-inf")):
+        _NEWEST_BAR_ENDS[view] = newest_bar_end_s
+        INTRADAY_NEWEST_BAR_END.labels(view).set(newest_bar_end_s)
+
+
+def newest_intraday_bar_ends() -> dict[str, float]:
+    """What this process pushed: view -> newest bar end (the flows push it with their outcome)."""
+    return dict(_NEWEST_BAR_ENDS)
+
+
+def market_session_elapsed_s(now_s: float) -> float:
+    """Seconds since the regular XNYS session in progress opened; 0 outside regular hours."""
+    import pandas as pd
+
+    from stockfeatures import trading_calendar
+    from stockfeatures.intraday.market_hours import open_session
+
+    session = open_session(pd.Timestamp(now_s, unit="s", tz="UTC"))
+    if session is None:
+        return 0.0
+    return now_s - trading_calendar.calendar().opens[session].timestamp()
+
+
+class _IntradayLagCollector:
+    """Per intraday view, now minus the newest bar end any worker pushed; and the market clock.
+
+    Both at scrape time from the aggregated samples, like the cost. The session clock lets
+    the IntradayLagHigh alert stay quiet overnight and in a session's first 10 minutes (when
+    the newest bar is, rightly, yesterday's).
+    """
+
+    def __init__(self, source: CollectorRegistry, clock=time.time):
+        self._source = source
+        self._clock = clock
+
+    def collect(self):
+        now = self._clock()
+        newest: dict[str, float] = {}
+        for family in self._source.collect():
+            for sample in family.samples:
+                if sample.name == "stockfeatures_intraday_newest_bar_end_timestamp_seconds":
+                    view = sample.labels["view"]
+                    newest[view] = max(newest.get(view, float("-inf")), sample.value)
+        lag = GaugeMetricFamily(INTRADAY_LAG_METRIC,
+                                "Now minus the newest bar end pushed to each intraday view", labels=["view"])
+        for view, stamp in sorted(newest.items()):
+            lag.add_metric([view], now - stamp)
+        yield lag
+        elapsed = GaugeMetricFamily(
+            MARKET_ELAPSED_METRIC,
+            "Seconds since the regular XNYS session in progress opened (0 outside regular hours)")
+        elapsed.add_metric([], market_session_elapsed_s(now))
+        yield elapsed
+
 
 def mark_server_start() -> None:
     global _SERVER_START
@@ -144,6 +215,7 @@ def render_latest() -> tuple[bytes, str]:
     output = CollectorRegistry()
     output.register(_Forward(source))
     output.register(_CostCollector(source))
+    output.register(_IntradayLagCollector(source))
     return generate_latest(output), CONTENT_TYPE_LATEST
 
 
@@ -166,11 +238,14 @@ PIPELINE_JOB = "stockfeatures_pipelines"
 
 def pipeline_outcome_registry(
     succeeded: bool, at: float, newest_event_timestamps: dict[str, float] | None = None,
+    intraday_bar_ends: dict[str, float] | None = None,
 ) -> CollectorRegistry:
     """A fresh registry describing one flow run (fresh, so flows never push each other's values).
 
     newest_event_timestamps: per feature view, the newest event_timestamp (unix seconds)
     the run wrote to the online store; it feeds the freshness-per-view panel.
+    intraday_bar_ends: per intraday view, the newest bar end the flow's process pushed
+    (newest_intraday_bar_ends()); with the feature server's own, it feeds the intraday lag.
     """
     registry = CollectorRegistry()
     outcome = "success" if succeeded else "failure"
@@ -188,6 +263,15 @@ def pipeline_outcome_registry(
         )
         for view, stamp in newest_event_timestamps.items():
             newest.labels(view).set(stamp)
+    if intraday_bar_ends:
+        pushed = Gauge(
+            "stockfeatures_intraday_newest_bar_end_timestamp_seconds",
+            "Newest bar end (unix time) the flow pushed to each intraday view",
+            ["view"],
+            registry=registry,
+        )
+        for view, stamp in intraday_bar_ends.items():
+            pushed.labels(view).set(stamp)
     return registry
 
 
@@ -197,13 +281,15 @@ def push_pipeline_outcome(
     """Push a flow's outcome when STOCKFEATURES_PUSHGATEWAY_URL is set; True when pushed.
 
     pushadd (not push) keeps the other outcome's timestamp, so the PipelineFailed alert can
-    compare the last failure with the last success.
+    compare the last failure with the last success. The newest intraday bar ends this
+    process pushed go along, so the intraday lag sees the flow's pushes, not only the server's.
     """
     url = os.environ.get(PUSHGATEWAY_ENV)
     if not url:
         return False
     from prometheus_client import pushadd_to_gateway
 
-    registry = pipeline_outcome_registry(succeeded, time.time(), newest_event_timestamps)
+    registry = pipeline_outcome_registry(succeeded, time.time(), newest_event_timestamps,
+                                         newest_intraday_bar_ends())
     pushadd_to_gateway(url, job=PIPELINE_JOB, grouping_key={"flow": flow}, registry=registry)
     return True

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import pandas as pd
 from feast.data_source import PushMode
 
-from stockfeatures.intraday.spec import INTRADAY_PUSH_SOURCE
+from stockfeatures import metrics
+from stockfeatures.intraday.spec import INTRADAY_PUSH_SOURCE, INTRADAY_VIEW
 from stockfeatures.storage.tables import CREATED, EVENT, intraday_features_schema
 from stockfeatures.storage.validation import validated
 
@@ -121,6 +122,8 @@ def _not_behind_online(store, rows: pd.DataFrame) -> pd.DataFrame:
 def _push(store, rows: pd.DataFrame, mode: PushMode) -> None:
     if len(rows):
         store.push(INTRADAY_PUSH_SOURCE, rows, to=mode)
+        if mode != PushMode.OFFLINE:  # the intraday lag metric follows what is online
+            metrics.record_intraday_push(INTRADAY_VIEW, rows[EVENT].max().timestamp())
 
 
 def _for_feast(rows: pd.DataFrame) -> pd.DataFrame:

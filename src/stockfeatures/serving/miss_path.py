@@ -18,6 +18,7 @@ from stockfeatures import metrics
 from stockfeatures.serving.freshness import SessionWindow
 from stockfeatures.serving.online_reader import OnlineRows
 from stockfeatures.serving.plan import ReadPlan
+from stockfeatures.serving.push_fed import pulled_fresh, pulled_present, settle_push_views
 from stockfeatures.serving.response import (
     FRESH,
     ONLINE,
@@ -54,7 +55,13 @@ REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, Time
 @dataclass
 class Lookup:
     """A request between the online read and the miss path (the HTTP layer runs the miss
-    path in a thread so the event loop only ever does the sub-millisecond part)."""
+    path in a thread so the event loop only ever does the sub-millisecond part).
+
+    fresh_from: per view of a plan with push-fed views, the oldest event time served as
+    fresh (the session close for daily views, the intraday rule for push-fed ones); empty
+    for daily-only plans, which compare with window.expected_close_s. missed: tickers the
+    miss path answered, whose push-fed values settle_push_views lays over its answer.
+    """
 
     plan: ReadPlan
     tickers: list[str]
@@ -64,10 +71,15 @@ class Lookup:
     misses: list[str] = field(default_factory=list)
     online: OnlineRows = field(default_factory=dict)
     tier: str = TIER_ONLINE
+    fresh_from: dict[str, float] = field(default_factory=dict)
+    missed: list[str] = field(default_factory=list)
 
     def response(self) -> FeatureResponse:
         """The answer, with one feature-age observation for the request (its oldest value):
         one per ticker cost a metric write per ticker, most of a 500-ticker read's time."""
+        if self.missed and self.plan.push_views:
+            settle_push_views(self, self.missed)
+            self.missed = []
         items = [self.results[t] for t in self.tickers]
         oldest = min((stamp for stamp in (item.oldest_event_time_s() for item in items)
                       if stamp is not None), default=None)
@@ -123,9 +135,7 @@ class MissPath:
         for ticker in lookup.misses:
             marker = markers.get(ticker)
             per_view = lookup.online.get(ticker)
-            if marker == UNKNOWN or (
-                marker and per_view and all(stamp is not None for stamp, _ in per_view.values())
-            ):
+            if marker == UNKNOWN or (marker and per_view and pulled_present(lookup, per_view)):
                 self._serve_checked(lookup, ticker, marker)
             else:
                 remaining.append(ticker)
@@ -179,7 +189,7 @@ class MissPath:
         per_view = lookup.online.get(ticker, {})
         if marker == UNKNOWN:
             lookup.results[ticker] = self._unknown(lookup, ticker)
-        elif per_view and all(stamp is not None for stamp, _ in per_view.values()):
+        elif per_view and pulled_present(lookup, per_view):
             metrics.REQUESTS.labels(ONLINE, STALE).inc()
             lookup.results[ticker] = self._from_online(ticker, STALE, lookup.plan, per_view, lookup.now_s)
         else:
@@ -226,13 +236,12 @@ class MissPath:
                 self.redis_failed(error)
 
     def _still_missing(self, lookup: Lookup, tickers: list[str]) -> list[str]:
-        expected = lookup.window.expected_close_s
         online = self.reader.read(lookup.plan, tickers)
         missing = []
         for ticker in tickers:
             per_view = online[ticker]
             lookup.online[ticker] = per_view
-            if all(s is not None and s >= expected for s, _ in per_view.values()):
+            if pulled_fresh(lookup, per_view):
                 metrics.REQUESTS.labels(ONLINE, "filled").inc()
                 lookup.results[ticker] = self._from_online(ticker, FRESH, lookup.plan, per_view, lookup.now_s)
             else:
@@ -267,7 +276,7 @@ class MissPath:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.02)
                 per_view = self.reader.read(plan, [ticker])[ticker]
-                if all(s is not None and s >= expected for s, _ in per_view.values()):
+                if pulled_fresh(lookup, per_view):
                     metrics.REQUESTS.labels(ONLINE, "filled").inc()
                     lookup.results[ticker] = self._from_online(ticker, FRESH, plan, per_view, lookup.now_s)
                     return

@@ -30,6 +30,8 @@ class ServingOptions:
     max_body_bytes: the largest request body accepted; larger ones get 413 unread.
     read_threads: worker threads per process that run reads (the event loop never waits).
     push_timeout_s: the longest POST /push waits for its write (online and offline) before 503.
+    intraday_grace_s: how long past one bar (5 minutes) an intraday value is still served as
+    fresh during market hours (serving.intraday_freshness); 0 is allowed.
     """
 
     max_batch: int = 500
@@ -45,6 +47,7 @@ class ServingOptions:
     max_body_bytes: int = 1_000_000
     read_threads: int = 16
     push_timeout_s: float = 10.0
+    intraday_grace_s: float = 60.0
 
 
 _ENV = {
@@ -61,7 +64,9 @@ _ENV = {
     "max_body_bytes": ("STOCKFEATURES_SERVING_MAX_BODY_BYTES", int),
     "read_threads": ("STOCKFEATURES_SERVING_READ_THREADS", int),
     "push_timeout_s": ("STOCKFEATURES_SERVING_PUSH_TIMEOUT_S", float),
+    "intraday_grace_s": ("STOCKFEATURES_INTRADAY_GRACE_S", float),
 }
+_ZERO_ALLOWED = {"intraday_grace_s"}
 
 
 def serving_options_from_env() -> ServingOptions:
@@ -74,7 +79,8 @@ def serving_options_from_env() -> ServingOptions:
             value = kind(raw)
         except ValueError:
             raise ConfigError(f"{variable}={raw!r} is not a {kind.__name__}") from None
-        if value <= 0:
-            raise ConfigError(f"{variable}={raw!r} must be positive")
+        if value < 0 or (value == 0 and field_name not in _ZERO_ALLOWED):
+            raise ConfigError(f"{variable}={raw!r} must be "
+                              f"{'zero or more' if field_name in _ZERO_ALLOWED else 'positive'}")
         values[field_name] = value
     return ServingOptions(**values)

@@ -23,6 +23,7 @@ from feast import FeatureStore
 from feast.infra.online_stores.helpers import _mmh3
 
 from stockfeatures.features.spec import FEATURE_NAMES, spec_by_name
+from stockfeatures.intraday.spec import intraday_spec_by_name
 from stockfeatures.retrieval import UnknownFeature
 from stockfeatures.serving.errors import BadRequest, UnknownService
 
@@ -55,6 +56,8 @@ class ReadPlan:
 
     passthrough: refs this layer does not serve itself (on-demand views, which need request
     data); such requests go to Feast's get_online_features unchanged.
+    push_views: the plan's views fed by Feast's push API (the intraday tier): judged by the
+    intraday freshness rule, and never filled by the miss path's recompute from daily prices.
     """
 
     views: tuple[ViewRead, ...]
@@ -62,6 +65,7 @@ class ReadPlan:
     refs: tuple[str, ...] | None
     service: str | None
     passthrough: bool = False
+    push_views: frozenset[str] = frozenset()
 
     def names(self, full_feature_names: bool = False) -> list[str]:
         if full_feature_names:
@@ -73,6 +77,12 @@ class ReadPlan:
         return [feature for _, feature in self.columns]
 
 
+def is_push_fed(view) -> bool:
+    """A view fed by push (tags fed_by=push, or the 5-minute frequency of the intraday tier)."""
+    tags = getattr(view, "tags", None) or {}
+    return tags.get("fed_by") == "push" or tags.get("frequency") == "5m"
+
+
 def _group(columns: Sequence[tuple[str, str]]) -> tuple[ViewRead, ...]:
     grouped: dict[str, list[str]] = {}
     for view, feature in columns:
@@ -80,6 +90,17 @@ def _group(columns: Sequence[tuple[str, str]]) -> tuple[ViewRead, ...]:
         if feature not in grouped[view]:
             grouped[view].append(feature)
     return tuple(ViewRead.build(view, features) for view, features in grouped.items())
+
+
+def _view_of(name: str) -> str:
+    """The view of a bare feature name: the daily spec first, then the intraday spec."""
+    try:
+        return spec_by_name(name).view
+    except KeyError as error:
+        try:
+            return intraday_spec_by_name(name).view
+        except KeyError:
+            raise UnknownFeature(error.args[0] if error.args else str(error)) from None
 
 
 class PlanResolver:
@@ -91,6 +112,7 @@ class PlanResolver:
         self._plans: dict[object, tuple[float, ReadPlan]] = {}
         self._views: dict[str, set[str]] = {}
         self._odfvs: dict[str, set[str]] = {}
+        self._push_fed: frozenset[str] = frozenset()
         self._views_loaded_at = float("-inf")
         self._lock = threading.Lock()
         self._refreshing: set[object] = set()
@@ -161,12 +183,17 @@ class PlanResolver:
 
     def _load_views(self) -> None:
         now = time.monotonic()
-        views = {v.name: {f.name for f in v.features}
-                 for v in self.store.list_feature_views(allow_cache=True) if v.online}
+        online = [v for v in self.store.list_feature_views(allow_cache=True) if v.online]
+        views = {v.name: {f.name for f in v.features} for v in online}
+        push_fed = frozenset(v.name for v in online if is_push_fed(v))
         odfvs = {v.name: {f.name for f in v.features}
                  for v in self.store.list_on_demand_feature_views(allow_cache=True)}
         with self._lock:
             self._views, self._odfvs, self._views_loaded_at = views, odfvs, now
+            self._push_fed = push_fed
+
+    def _push_views(self, views_read: Sequence[ViewRead]) -> frozenset[str]:
+        return frozenset(v.name for v in views_read if v.name in self._push_fed)
 
     def _resolve_service(self, service: str) -> ReadPlan:
         try:
@@ -181,7 +208,9 @@ class PlanResolver:
             if projection.name not in views:
                 passthrough = True
             columns.extend((projection.name_to_use(), f.name) for f in projection.features)
-        return ReadPlan(_group(columns), tuple(columns), None, service, passthrough)
+        views_read = _group(columns)
+        return ReadPlan(views_read, tuple(columns), None, service, passthrough,
+                        self._push_views(views_read))
 
     def _resolve_features(self, features: Sequence[str] | None) -> ReadPlan:
         views = self.online_views()
@@ -193,10 +222,7 @@ class PlanResolver:
             if ":" in name:
                 view, _, feature = name.partition(":")
             else:
-                try:
-                    view, feature = spec_by_name(name).view, name
-                except KeyError as error:
-                    raise UnknownFeature(error.args[0] if error.args else str(error)) from None
+                view, feature = _view_of(name), name
             if view in self._odfvs and feature in self._odfvs[view]:
                 passthrough = True
             elif view not in views or feature not in views[view]:
@@ -209,4 +235,4 @@ class PlanResolver:
         # Feast answers grouped by view, in the order views first appear in the request.
         grouped = tuple((v.name, f) for v in views_read for f in v.features)
         refs = tuple(f"{view}:{feature}" for view, feature in grouped)
-        return ReadPlan(views_read, grouped, refs, None, passthrough)
+        return ReadPlan(views_read, grouped, refs, None, passthrough, self._push_views(views_read))

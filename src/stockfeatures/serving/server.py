@@ -32,6 +32,7 @@ from stockfeatures.serving.degraded import MAX_WARM_TICKERS, CachedRow, LatestRo
 from stockfeatures.serving.errors import BatchTooLarge
 from stockfeatures.serving.freshness import Clock, FreshnessClock, utc_now
 from stockfeatures.serving.historical import checked_as_of, historical_response
+from stockfeatures.serving.intraday_freshness import IntradayFreshnessClock
 from stockfeatures.serving.lazy_compute import LazyCompute
 from stockfeatures.serving.locks import FillLocks
 from stockfeatures.serving.miss_path import (  # noqa: F401  (MARKER_MEMO_S: public)
@@ -45,6 +46,7 @@ from stockfeatures.serving.miss_path import (  # noqa: F401  (MARKER_MEMO_S: pub
 from stockfeatures.serving.online_reader import FeastReader, OnlineReader, OnlineRows, RedisReader
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.plan import PlanResolver, ReadPlan
+from stockfeatures.serving.push_fed import all_fresh, pulled_fresh
 from stockfeatures.serving.response import (
     FRESH,
     OFFLINE,
@@ -81,6 +83,7 @@ class FeatureServer(MissPath):
         self.redis = redis_client
         self.options = options or ServingOptions()
         self.freshness = FreshnessClock(clock)
+        self.intraday_freshness = IntradayFreshnessClock(clock, self.options.intraday_grace_s)
         self.plans = PlanResolver(store, self.options.registry_refresh_s)
         if reader is None:
             if store.config.online_store.type == "redis":
@@ -208,26 +211,59 @@ class FeatureServer(MissPath):
 
     def start_lookup(self, plan: ReadPlan, tickers: list[str]) -> Lookup:
         now = self.freshness.clock()
-        return Lookup(plan, tickers, self.freshness.window(now), now.timestamp())
+        window, now_s = self.freshness.window(now), now.timestamp()
+        lookup = Lookup(plan, tickers, window, now_s)
+        if plan.push_views:
+            pushed_from = self.intraday_freshness.fresh_from_s(now_s)
+            lookup.fresh_from = {view.name: pushed_from if view.name in plan.push_views
+                                 else window.expected_close_s for view in plan.views}
+        return lookup
 
     def take_online(self, lookup: Lookup, online: OnlineRows) -> None:
         """Sort what the online read returned into fresh hits and misses (CPU only: the
         event loop may run it after an asyncio read)."""
         self.breaker.record_success()
-        expected = lookup.window.expected_close_s
-        hits = 0
-        for ticker in lookup.tickers:
-            per_view = online[ticker]
-            if all(stamp is not None and stamp >= expected for stamp, _ in per_view.values()):
-                lookup.results[ticker] = self._from_online(ticker, FRESH, lookup.plan, per_view, lookup.now_s)
-                hits += 1
-            else:
-                lookup.misses.append(ticker)
+        if lookup.plan.push_views:
+            hits = self._take_with_push_views(lookup, online)
+        else:
+            expected = lookup.window.expected_close_s
+            hits = 0
+            for ticker in lookup.tickers:
+                per_view = online[ticker]
+                if all(stamp is not None and stamp >= expected for stamp, _ in per_view.values()):
+                    lookup.results[ticker] = self._from_online(ticker, FRESH, lookup.plan, per_view, lookup.now_s)
+                    hits += 1
+                else:
+                    lookup.misses.append(ticker)
         if hits:
             self._hits.inc(hits)
             if len(self._served) < MAX_WARM_TICKERS:
                 self._served.update(dict.fromkeys(t for t in lookup.tickers if t in lookup.results))
         lookup.online = online
+
+    def _take_with_push_views(self, lookup: Lookup, online: OnlineRows) -> int:
+        """take_online for a plan with push-fed views: each view by its own freshness rule.
+
+        A ticker whose other views are fresh is answered here whatever its push-fed values
+        are (stale, or unknown when it has no value at all): nothing but a push can make
+        them newer. Only a stale or missing daily view sends the ticker to the miss path.
+        """
+        hits = 0
+        for ticker in lookup.tickers:
+            per_view = online[ticker]
+            if all_fresh(lookup, per_view):
+                lookup.results[ticker] = self._from_online(ticker, FRESH, lookup.plan, per_view, lookup.now_s)
+                hits += 1
+            elif pulled_fresh(lookup, per_view):
+                if all(stamp is None for stamp, _ in per_view.values()):
+                    lookup.results[ticker] = self._unknown(lookup, ticker)
+                else:
+                    metrics.REQUESTS.labels(ONLINE, STALE).inc()
+                    lookup.results[ticker] = self._from_online(ticker, STALE, lookup.plan, per_view, lookup.now_s)
+            else:
+                lookup.misses.append(ticker)
+        lookup.missed.extend(lookup.misses)
+        return hits
 
     def _from_online(self, ticker, status, plan, per_view, now_s) -> TickerFeatures:
         values = {}
@@ -250,6 +286,8 @@ class FeatureServer(MissPath):
         if lookup.tier != TIER_WAREHOUSE:
             lookup.tier = tier
         served = 0
+        if lookup.plan.push_views:
+            lookup.missed.extend(tickers)
         for ticker in tickers:
             row = found.get(ticker)
             if row is None or row.values is None:
