@@ -14,15 +14,11 @@ import pandas as pd
 import pytest
 
 from pipelines.intraday_push import CycleIncomplete, intraday_push
+from stockfeatures.intraday import source as source_registry
 from stockfeatures.intraday.cycle import run_cycle
 from stockfeatures.intraday.normalize import split_intraday_bars
 from stockfeatures.intraday.session_clock import has_ended
-from stockfeatures.intraday.source import (
-    IntradayBatch,
-    fetch_instant,
-    register_intraday_source,
-    session_range,
-)
+from stockfeatures.intraday.source import IntradayBatch, fetch_instant, session_range
 from stockfeatures.intraday.spec import BAR_LENGTH, INTRADAY_VIEW
 from tests.intraday_frames import SESSION, make_intraday_bars
 
@@ -55,7 +51,13 @@ class FeedSource:
                              failures=dict(FEED["failures"]))
 
 
-register_intraday_source(SOURCE, FeedSource)
+@pytest.fixture(scope="module", autouse=True)
+def feed_registered():
+    """Registered under its name for this module only (the registry is process-wide, and
+    other tests list its names)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setitem(source_registry._registered, SOURCE, FeedSource)
+        yield
 
 
 def at(clock: str) -> pd.Timestamp:
