@@ -2,7 +2,8 @@
 
 `make demo` (`stockfeatures demo`, `python -m pipelines demo`) runs a backfill of sample
 history and one daily update in Prefect's ephemeral mode, then prints online features for a
-few tickers and a small point-in-time frame. Sample prices stand in for Yahoo (no network
+few tickers and a small point-in-time frame, then replays the same session's 5-minute bars
+through the intraday push path and prints their features as they evolve (demo_intraday.py). Sample prices stand in for Yahoo (no network
 needed); everything else is what production runs: gates, quarantine, versioned writes,
 Feast apply and materialization, run artifacts.
 """
@@ -16,6 +17,7 @@ import pandas as pd
 
 from pipelines.backfill import backfill
 from pipelines.daily_update import daily_update
+from pipelines.demo_intraday import replay_session
 from stockfeatures.config import Settings, load_settings
 from stockfeatures.features.spec import MOMENTUM_SERVICE
 from stockfeatures.prices.sample import SampleSource
@@ -82,4 +84,5 @@ def run_demo_flows(profile: str | None = None) -> None:
     print("artifacts: daily-update-tickers, daily-update-validation, daily-update-materialized "
           "(`.venv/bin/prefect artifact ls`, or the Prefect UI)")
     show_results(settings, date(2025, 9, 1), DAILY_SESSION)
+    replay_session(settings, DAILY_SESSION, SHOWN_TICKERS)
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")

@@ -15,6 +15,8 @@ cross-sectional features make it count every ticker's).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -76,7 +78,13 @@ def compute_intraday_features(bars: pd.DataFrame) -> pd.DataFrame:
 def history_start(session) -> pd.Timestamp:
     """First session the features of `session` read: the TOD_SESSIONS-th earlier full-clock
     session (a 13:00 close lacks the afternoon slots, so afternoon windows reach past it)."""
-    day = pd.Timestamp(session).normalize()
+    return _history_start(pd.Timestamp(session).normalize())
+
+
+@functools.lru_cache(maxsize=256)
+def _history_start(day: pd.Timestamp) -> pd.Timestamp:
+    """Cached: a push cycle asks twice every 5 minutes for the same session, and the answer
+    (~60 calendar lookups, ~0.1 s) depends on the exchange calendar only."""
     earlier = trading_calendar.sessions_between(day - pd.Timedelta(days=3 * TOD_SESSIONS + 30), day)
     earlier = earlier[earlier < day]
     counts = np.array([session_clock.slot_count(s) for s in earlier])
