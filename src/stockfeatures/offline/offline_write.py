@@ -25,10 +25,10 @@ from feast.feature_view import FeatureView
 from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
     PostgreSQLSource,
 )
-from feast.infra.utils.postgres.connection_utils import _get_conn
 from feast.repo_config import RepoConfig
 
 from stockfeatures.offline.binary_columns import WireColumn, copy_rows_in, fixed_wire_column
+from stockfeatures.offline.connections import offline_connection
 
 _PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 
@@ -253,7 +253,7 @@ def offline_write_batch(
 ) -> None:
     """Append `table` to the view's source table; columns by name, types checked first."""
     table_sql = source_table(feature_view)
-    with _get_conn(config.offline_store) as conn, conn.cursor() as cur:
+    with offline_connection(config.offline_store) as conn, conn.cursor() as cur:
         targets = target_columns(cur, table_sql)
         check_column_names(table, targets, table_sql)
         columns = [wire_column(t.name, table.column(t.name), t) for t in targets]

@@ -217,3 +217,14 @@ def test_every_supported_type_round_trips_through_the_binary_copy(pit_dsn):
     }
     for i, name in enumerate(values):
         assert [row[i] for row in stored] == expected[name], name
+
+
+def test_consecutive_writes_share_one_pooled_connection(repo):
+    """A push writes a few rows: a new connection per write was most of its offline cost."""
+    from stockfeatures.offline.connections import pool_for
+
+    for step in range(3):
+        stamp = BAR_END + step * FIVE_MIN
+        repo.store.write_to_offline_store("push_bars", bars([("AAA", stamp, stamp, 0.01, 100)]))
+    stats = pool_for(repo.store.config.offline_store).get_stats()
+    assert stats["connections_num"] == 1
