@@ -39,7 +39,7 @@ def render(results: dict) -> str:
             f"{r['materialize_s']:.1f} s | {r['daily_update_s']:.1f} s | "
             f"{r['daily_update_peak_rss_mb']:,} MB | {r['online_bytes_per_ticker']:,} | "
             f"{r['table_mb']['prices']:,} | {r['table_mb']['features_daily']:,} | "
-            f"{r['pit_1m_s']:.2f} s | {r.get('http_500_p99_ms') or 'n/a'} ms |")
+            f"{r['pit_1m_s']:.2f} s | {_ms(r.get('http_500_p99_ms'))} |")
     largest = max(runs, key=lambda r: r["tickers"])
     lines += ["", f"## Goals at {largest['tickers']:,} tickers", "",
               "| goal | measured | |", "|---|---|---|"]
@@ -49,7 +49,8 @@ def render(results: dict) -> str:
             verdict = f"not measured at {at:,} tickers"
         else:
             verdict = "met" if value <= goal else "NOT met"
-        lines.append(f"| {key} <= {goal:,} {unit} | {value} {unit} | {verdict} |")
+        shown = "n/a" if value is None else f"{value:,.1f} {unit}"
+        lines.append(f"| {key} <= {goal:,} {unit} | {shown} | {verdict} |")
     lines += ["", "## Stock Feast's PostgreSQL store, same table", "",
               "| tickers | entity rows | ours | stock Feast |", "|---|---|---|---|"]
     for r in runs:
@@ -67,3 +68,7 @@ def render(results: dict) -> str:
                      f"{d['compute_s']:.1f} s | {d['materialize_s']:.1f} s | {d['total_s']:.1f} s | "
                      f"{d['peak_rss_mb']:,} MB |")
     return "\n".join(lines) + "\n"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
