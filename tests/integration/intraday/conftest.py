@@ -9,10 +9,8 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from stockfeatures import jobs
-from stockfeatures.config import Settings, load_settings
-from stockfeatures.profiles import open_feature_store, open_warehouse
-from tests.conftest import copy_repo_skeleton
+from stockfeatures.config import Settings
+from tests.integration.profile_stack import apply_definitions, configure_profile
 from tests.services import throwaway_database
 
 
@@ -25,20 +23,8 @@ class PushStack:
 
 def build_push_stack(profile: str, root, monkeypatch, pg_dsn: str | None = None,
                      redis_url: str | None = None) -> PushStack:
-    copy_repo_skeleton(root)
-    monkeypatch.setenv("STOCKFEATURES_REPO_DIR", str(root))
-    monkeypatch.setenv("STOCKFEATURES_PROFILE", profile)
-    if pg_dsn:
-        monkeypatch.setenv("STOCKFEATURES_PG_DSN", pg_dsn)
-    if redis_url:
-        monkeypatch.setenv("STOCKFEATURES_REDIS_URL", redis_url)
-    settings = load_settings()
-    warehouse = open_warehouse(settings)
-    warehouse.migrate()
-    for key, value in settings.feast_environment().items():
-        monkeypatch.setenv(key, value)
-    jobs.apply_definitions(settings)
-    return PushStack(settings, warehouse, open_feature_store(settings))
+    settings, warehouse = configure_profile(profile, root, monkeypatch, pg_dsn, redis_url)
+    return PushStack(settings, warehouse, apply_definitions(settings, monkeypatch))
 
 
 @pytest.fixture(scope="module", params=["local", "prod"])
