@@ -20,7 +20,7 @@ import pandas as pd
 from stockfeatures.intraday.push import push_intraday_features, push_mode
 from stockfeatures.intraday.spec import INTRADAY_PUSH_SOURCE
 from stockfeatures.serving.errors import BadRequest
-from stockfeatures.serving.http_reads import Answer, ReadRunner, error_answer, map_error
+from stockfeatures.serving.http_reads import Answer, ReadRunner, error_answer, json_body, map_error
 from stockfeatures.storage.tables import CREATED, EVENT, intraday_features_schema
 
 PUSH_ROUTE = "/push"
@@ -98,10 +98,9 @@ def parse_push(body: object, received_at: pd.Timestamp) -> tuple[pd.DataFrame, s
 
 async def push(runner: ReadRunner, raw: bytes) -> Answer:
     server = runner.server
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        return error_answer(400, "malformed_json", f"request body is not valid JSON: {error}")
+    body = json_body(raw)
+    if isinstance(body, Answer):
+        return body
     try:
         received_at = pd.Timestamp(server.freshness.clock()).tz_convert("UTC")
         rows, mode = parse_push(body, received_at)

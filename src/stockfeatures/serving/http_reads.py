@@ -56,6 +56,14 @@ def error_answer(status: int, kind: str, detail: str) -> Answer:
     return Answer(status, orjson.dumps({"error": kind, "detail": detail}))
 
 
+def json_body(raw: bytes) -> object | Answer:
+    """The parsed request body, or the 400 that names why it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return error_answer(400, "malformed_json", f"request body is not valid JSON: {error}")
+
+
 def _message(error: BaseException) -> str:
     # KeyError subclasses (UnknownFeature) would print their message in quotes.
     return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
@@ -151,10 +159,9 @@ class ReadRunner:
 async def online_features(runner: ReadRunner, raw: bytes) -> Answer:
     """POST /get-online-features: the `feast serve` wire format in and out."""
     server = runner.server
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        return error_answer(400, "malformed_json", f"request body is not valid JSON: {error}")
+    body = json_body(raw)
+    if isinstance(body, Answer):
+        return body
     try:
         parsed = feast_json.parse_request(body)
         order = [validate_ticker(t) for t in parsed.tickers]

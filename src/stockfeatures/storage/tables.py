@@ -8,7 +8,7 @@ The feature table's columns come from FeatureSpec at call time, never from a lit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 CREATED = "created_timestamp"
 EVENT = "event_timestamp"
@@ -59,38 +59,24 @@ ACTIONS = TableSchema(
 )
 
 
+def _feature_table(name: str, features: tuple[str, ...]) -> TableSchema:
+    return TableSchema(name=name, key=("ticker", EVENT), values=tuple(features),
+                       columns=("ticker", EVENT, CREATED, *features))
+
+
 def features_schema() -> TableSchema:
     """features_daily as FeatureSpec defines it now (imported late: spec imports the math)."""
     from stockfeatures.features.spec import FEATURE_NAMES
 
-    return TableSchema(
-        name="features_daily",
-        key=("ticker", EVENT),
-        values=tuple(FEATURE_NAMES),
-        columns=("ticker", EVENT, CREATED, *FEATURE_NAMES),
-    )
+    return _feature_table("features_daily", FEATURE_NAMES)
 
 
 # Intraday tier: a 5-minute bar's event_timestamp is its end (stockfeatures.intraday.spec).
-INTRADAY_BARS = TableSchema(
-    name="prices_intraday",
-    key=("ticker", EVENT),
-    values=("open", "high", "low", "close", "volume"),
-    columns=("ticker", "session", "open", "high", "low", "close", "volume", EVENT, CREATED, "source"),
-    dates=("session",),
-    optional=("source",),
-    texts=("ticker", "source"),
-    stamped_at="bar_end",
-)
+INTRADAY_BARS = replace(BARS, name="prices_intraday", stamped_at="bar_end")
 
 
 def intraday_features_schema() -> TableSchema:
     """features_intraday as IntradayFeatureSpec defines it now (imported late, as above)."""
     from stockfeatures.intraday.spec import INTRADAY_FEATURE_NAMES
 
-    return TableSchema(
-        name="features_intraday",
-        key=("ticker", EVENT),
-        values=tuple(INTRADAY_FEATURE_NAMES),
-        columns=("ticker", EVENT, CREATED, *INTRADAY_FEATURE_NAMES),
-    )
+    return _feature_table("features_intraday", INTRADAY_FEATURE_NAMES)
