@@ -28,6 +28,7 @@ import contextlib
 import io
 import logging
 import math
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,18 +107,29 @@ def _targets(warehouse, window: pd.DataFrame, before: pd.DataFrame) -> pd.DataFr
     return target
 
 
-def _writer(store):
-    """The same store, with Redis' timestamp check off (see the module docstring)."""
+_REWRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def rewriting_store(store):
+    """The same store, with Redis' timestamp check off (see the module docstring).
+
+    For callers that have already chosen rows never older than what is online (this
+    module's rewrite, and the intraday push's same-bar revisions). Kept per store: opening a
+    FeatureStore reads the registry, which a push cannot pay on every call."""
     online = store.config.online_store
     if not hasattr(online, "skip_dedup"):  # SQLite and others overwrite without a check
         return store
-    from feast import FeatureStore
-    from feast.repo_config import RepoConfig
+    writer = _REWRITERS.get(store)
+    if writer is None:
+        from feast import FeatureStore
+        from feast.repo_config import RepoConfig
 
-    fields = store.config.model_dump(by_alias=True, exclude_none=True)
-    fields["online_store"] = {**online.model_dump(exclude_none=True), "skip_dedup": True}
-    fields["repo_path"] = store.repo_path
-    return FeatureStore(repo_path=str(store.repo_path), config=RepoConfig(**fields))
+        fields = store.config.model_dump(by_alias=True, exclude_none=True)
+        fields["online_store"] = {**online.model_dump(exclude_none=True), "skip_dedup": True}
+        fields["repo_path"] = store.repo_path
+        writer = FeatureStore(repo_path=str(store.repo_path), config=RepoConfig(**fields))
+        _REWRITERS[store] = writer
+    return writer
 
 
 def _feast_materialize(store, start: datetime, end: datetime, progress: Progress | None) -> None:
@@ -162,7 +174,7 @@ def materialize_online(store, start: datetime, end: datetime, warehouse=None,
         stale = _stale(target, online_state(store, view, tickers), names)
         rewritten[view] = len(stale)
         if len(stale):
-            writer = writer or _writer(store)
+            writer = writer or rewriting_store(store)
             rows = target.loc[stale, ["event_timestamp", "created_timestamp", *names]].reset_index()
             writer.write_to_online_store(view, rows)
     return OnlineSync(checked=len(tickers), rewritten=rewritten)

@@ -8,10 +8,9 @@
 - Only rows the offline store does not know yet are pushed (warehouse.unknown_intraday_features,
   the versions.py rules): re-pushing the same bars, even with a later created_timestamp,
   adds no version offline and rewrites nothing online.
-- Online keeps the newest bar per ticker: Redis itself skips a row older than what it holds
-  (feast redis online_write_batch); for stores that keep the last write (SQLite in `local`)
-  rows older than the ticker's online bar are left out of the online half, and the rest go
-  in event order.
+- Online keeps the newest bar per ticker: rows older than the ticker's online bar are left
+  out of the online half and the rest go in event order; a new version of the bar online
+  (a corrected bar, same event timestamp) replaces it, in Redis too (_online_rows).
 - Offline half: where the PushSource's batch source is a PostgreSQL table (prod, cluster),
   `store.push(..., to=PushMode.ONLINE_AND_OFFLINE)` and Feast calls the project's
   offline_write_batch (stockfeatures.offline.offline_write). Where it is a parquet file
@@ -34,7 +33,7 @@ import pandas as pd
 from feast.data_source import PushMode
 
 from stockfeatures import metrics
-from stockfeatures.intraday.spec import INTRADAY_PUSH_SOURCE, INTRADAY_VIEW
+from stockfeatures.intraday.spec import INTRADAY_FEATURE_NAMES, INTRADAY_PUSH_SOURCE, INTRADAY_VIEW
 from stockfeatures.storage.tables import CREATED, EVENT, intraday_features_schema
 from stockfeatures.storage.validation import validated
 
@@ -102,21 +101,45 @@ def _online_dedups(store) -> bool:
     return hasattr(store.config.online_store, "skip_dedup")
 
 
-def _not_behind_online(store, rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows not older than their ticker's bar in the online store (for stores that overwrite)."""
-    from stockfeatures.intraday.spec import INTRADAY_FEATURE_NAMES, INTRADAY_VIEW
-
-    if rows.empty or _online_dedups(store):
-        return rows
-    tickers = sorted(rows["ticker"].unique())
+def _online_bar_ends(store, tickers: list[str]) -> pd.Series:
+    """Each ticker's bar end in the online store (NaT where it holds none)."""
     first = INTRADAY_FEATURE_NAMES[0]
     held = store.get_online_features(features=[f"{INTRADAY_VIEW}:{first}"],
                                      entity_rows=[{"ticker": t} for t in tickers]
                                      ).to_dict(include_event_timestamps=True)
     seconds = pd.Series(held[f"{first}__ts"], index=tickers, dtype="float64")
-    online_at = pd.to_datetime(seconds.where(seconds > 0), unit="s", utc=True)
-    behind = rows[EVENT] < rows["ticker"].map(online_at)
-    return rows[~behind.fillna(False).astype(bool)]
+    return pd.to_datetime(seconds.where(seconds > 0), unit="s", utc=True)
+
+
+@dataclass(frozen=True)
+class OnlineRows:
+    """What the online half writes: `rows` through Feast's push, `revisions` (new versions of
+    the bar a ticker holds online, e.g. a corrected close) past Redis' timestamp check."""
+
+    rows: pd.DataFrame
+    revisions: pd.DataFrame
+
+
+def _online_rows(store, rows: pd.DataFrame) -> OnlineRows:
+    """Rows (in _for_feast order) split for the online half; none older than the online bar.
+
+    Online holds each ticker's newest bar. A row older than it is left out (stores that keep
+    the last write would rewind; Redis would skip it anyway). A new version of the very bar
+    online has the same event timestamp, which Redis' writer skips (feast redis
+    online_write_batch keeps only newer timestamps): the batch's newest version of it, when
+    no newer bar of that ticker is in the batch, is rewritten through the store with Redis'
+    documented skip_dedup (materialize_online.rewriting_store), as daily restatements are.
+    """
+    if rows.empty:
+        return OnlineRows(rows, rows)
+    tickers = sorted(rows["ticker"].unique())
+    online_at = rows["ticker"].map(_online_bar_ends(store, tickers))
+    ahead = rows[~(rows[EVENT] < online_at).fillna(False).astype(bool)]
+    if not _online_dedups(store):
+        return OnlineRows(ahead, ahead.iloc[0:0])
+    newest = ahead.groupby("ticker")[EVENT].transform("max")
+    revising = (newest == online_at.loc[ahead.index]).fillna(False).astype(bool)
+    return OnlineRows(ahead[~revising], ahead[revising].groupby("ticker").tail(1))
 
 
 def _push(store, rows: pd.DataFrame, mode: PushMode) -> None:
@@ -124,6 +147,13 @@ def _push(store, rows: pd.DataFrame, mode: PushMode) -> None:
         store.push(INTRADAY_PUSH_SOURCE, rows, to=mode)
         if mode != PushMode.OFFLINE:  # the intraday lag metric follows what is online
             metrics.record_intraday_push(INTRADAY_VIEW, rows[EVENT].max().timestamp())
+
+
+def _revise(store, revisions: pd.DataFrame) -> None:
+    if len(revisions):
+        from stockfeatures.materialize_online import rewriting_store
+
+        rewriting_store(store).write_to_online_store(INTRADAY_VIEW, revisions.reset_index(drop=True))
 
 
 def _for_feast(rows: pd.DataFrame) -> pd.DataFrame:
@@ -139,22 +169,25 @@ def push_intraday_features(store, warehouse, features: pd.DataFrame,
     if mode == PushMode.ONLINE:
         # Online only: nothing is recorded, so there is nothing to deduplicate against.
         rows = validated(features, intraday_features_schema())
-        _push(store, _not_behind_online(store, _for_feast(rows)), PushMode.ONLINE)
+        online = _online_rows(store, _for_feast(rows))
+        _push(store, online.rows, PushMode.ONLINE)
+        _revise(store, online.revisions)
         return PushResult(len(features), len(rows), len(features) - len(rows), name, None)
     # unknown_intraday_features validates the rows itself (InvalidFrame, nothing written).
     fresh = _for_feast(warehouse.unknown_intraday_features(features))
-    online_rows = _not_behind_online(store, fresh) if mode == PushMode.ONLINE_AND_OFFLINE else fresh
+    both = mode == PushMode.ONLINE_AND_OFFLINE
+    online = _online_rows(store, fresh) if both else OnlineRows(fresh.iloc[0:0], fresh.iloc[0:0])
     if feast_writes_offline(store):
         via = VIA_FEAST
-        if mode == PushMode.ONLINE_AND_OFFLINE and len(online_rows) < len(fresh):
-            _push(store, online_rows, PushMode.ONLINE)
-            _push(store, fresh, PushMode.OFFLINE)
-        else:
+        if both and len(online.rows) == len(fresh):
             _push(store, fresh, mode)
+        else:
+            _push(store, online.rows, PushMode.ONLINE)
+            _push(store, fresh, PushMode.OFFLINE)
     else:
         via = VIA_WAREHOUSE
-        if mode == PushMode.ONLINE_AND_OFFLINE:
-            _push(store, online_rows, PushMode.ONLINE)
+        _push(store, online.rows, PushMode.ONLINE)
         if len(fresh):
             warehouse.write_intraday_features(fresh)
+    _revise(store, online.revisions)
     return PushResult(len(features), len(fresh), len(features) - len(fresh), name, via)

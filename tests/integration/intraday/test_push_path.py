@@ -63,7 +63,7 @@ def test_repushing_the_same_bars_adds_no_version(push_stack):
     assert (history["created_timestamp"] == history["event_timestamp"]).all()
 
 
-def test_a_revised_bar_is_a_new_version_offline_and_online_only_where_the_store_allows(push_stack):
+def test_a_revised_bar_is_a_new_version_offline_and_replaces_the_bar_online(push_stack):
     rows = make_intraday_features(tickers=("VA",), count=2)
     push_intraday_features(push_stack.store, push_stack.warehouse, rows)
     revised = rows.tail(1).assign(created_timestamp=rows["created_timestamp"].iloc[-1]
@@ -73,10 +73,34 @@ def test_a_revised_bar_is_a_new_version_offline_and_online_only_where_the_store_
 
     assert result.pushed == 1
     assert push_stack.warehouse.read_intraday_features(tickers=["VA"])["ret_5m"].iloc[-1] == 0.25
-    # Redis skips a row whose event timestamp is not newer than the one it holds
-    # (feast redis online_write_batch), so a same-bar revision shows online only in `local`.
-    held = online(push_stack.store, ["VA"]).loc["VA", "ret_5m"]
-    assert held == (0.25 if push_stack.settings.profile == "local" else rows["ret_5m"].iloc[-1])
+    # Same event timestamp as the bar online: Feast's Redis writer alone would skip it.
+    held = online(push_stack.store, ["VA"]).loc["VA"]
+    assert held["ret_5m"] == 0.25
+    assert held["event_timestamp"] == rows["event_timestamp"].iloc[-1]
+
+
+def test_a_revision_of_an_older_bar_never_replaces_the_newer_bar_online(push_stack):
+    rows = make_intraday_features(tickers=("VB",), count=3)
+    push_intraday_features(push_stack.store, push_stack.warehouse, rows)
+    revised = rows.iloc[[0]].assign(created_timestamp=rows["created_timestamp"].iloc[-1]
+                                    + pd.Timedelta(minutes=5), ret_5m=0.5)
+
+    assert push_intraday_features(push_stack.store, push_stack.warehouse, revised).pushed == 1
+
+    held = online(push_stack.store, ["VB"]).loc["VB"]
+    assert held["event_timestamp"] == rows["event_timestamp"].iloc[-1]
+    assert held["ret_5m"] == rows["ret_5m"].iloc[-1]
+
+
+def test_an_online_only_revision_replaces_the_bar_online(push_stack):
+    rows = make_intraday_features(tickers=("VC",), count=1)
+    push_intraday_features(push_stack.store, push_stack.warehouse, rows, to=PushMode.ONLINE)
+    revised = rows.assign(created_timestamp=rows["created_timestamp"] + pd.Timedelta(minutes=1),
+                          vwap_gap=-0.125)
+
+    push_intraday_features(push_stack.store, push_stack.warehouse, revised, to=PushMode.ONLINE)
+
+    assert online(push_stack.store, ["VC"]).loc["VC", "vwap_gap"] == -0.125
 
 
 def test_an_older_push_never_rewinds_the_online_value(push_stack):
