@@ -28,6 +28,7 @@ from stockfeatures.serving.factory import (
     serving_client,
     serving_redis,
 )
+from stockfeatures.serving.online_reader import RedisReader, entity_key
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.server import FeatureServer
 from tests.integration.profile_stack import build_stack
@@ -79,9 +80,29 @@ def make_server(stack, *, now=TUESDAY_MORNING, redis_url=None, store=None, **opt
 def forget_online(server: FeatureServer, ticker: str) -> None:
     """Remove a ticker's online values and serving's locks/markers for it."""
     client = server.redis
-    client.delete(server.reader.key(ticker), server.locks.lock_key(ticker))
+    if isinstance(server.reader, RedisReader):
+        client.delete(server.reader.key(ticker))
+    else:
+        _forget_sqlite(server.store, ticker)
+    client.delete(server.locks.lock_key(ticker))
     for key in client.scan_iter(match=server.locks.marker_pattern(ticker)):
         client.delete(key)
+
+
+def _forget_sqlite(store, ticker: str) -> None:
+    """The `local` profile's SQLite online store: delete the ticker's rows of every view (the
+    table and key layout of feast.infra.online_stores.sqlite, which has no delete of its own)."""
+    import sqlite3
+
+    from feast.infra.key_encoding_utils import serialize_entity_key
+    from feast.infra.online_stores.helpers import compute_table_id
+
+    path = Path(store.config.online_store.path)
+    path = path if path.is_absolute() else Path(store.repo_path) / path
+    key = serialize_entity_key(entity_key(ticker), store.config.entity_key_serialization_version)
+    with sqlite3.connect(path) as db:
+        for view in store.list_feature_views():
+            db.execute(f'DELETE FROM "{compute_table_id(store.project, view)}" WHERE entity_key = ?', (key,))
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
 """Intraday values over the real read path: pushed through Feast, read back fresh or stale.
 
-The prod-profile stack (PostgreSQL + Redis) of the serving tests, the HTTP app in process,
-and a clock the test moves: bars of Monday 2025-06-30 are pushed with
+In both profiles: the prod stack (PostgreSQL + Redis) of the serving tests, and a `local`
+stack (SQLite online, parquet offline; serving's fill locks on the test Redis). The HTTP app
+runs in process with a clock the test moves: bars of Monday 2025-06-30 are pushed with
 stockfeatures.intraday.push, then read at instants around the 5 minutes + grace edge.
 """
 
@@ -19,6 +20,7 @@ from stockfeatures.intraday.push import push_intraday_features
 from stockfeatures.intraday.spec import INTRADAY_FEATURE_NAMES, INTRADAY_SERVICE, INTRADAY_VIEW
 from stockfeatures.serving.http_app import create_app
 from stockfeatures.serving.warm_up import warm_up_store
+from tests.integration.profile_stack import build_stack
 from tests.integration.serving.conftest import forget_online, make_server
 from tests.intraday_frames import make_intraday_features
 
@@ -42,6 +44,17 @@ class MovableClock:
 @pytest.fixture(scope="module")
 def clock():
     return MovableClock(ny("2025-06-30 10:00"))
+
+
+@pytest.fixture(scope="module", params=["local", "prod"])
+def stack(request, stack, tmp_path_factory, redis_url):
+    """This module's stack per profile: the serving tests' prod stack, or a local one."""
+    if request.param == "prod":
+        yield stack
+        return
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield build_stack("local", tmp_path_factory.mktemp("serving_local"), monkeypatch,
+                          redis_url=redis_url)
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +146,10 @@ def test_a_mixed_request_fills_the_daily_part_and_judges_the_pushed_part_by_its_
     request = {"features": ["returns_daily:ret_1d", f"{INTRADAY_VIEW}:ret_5m"]}
 
     clock.now = ny("2025-06-30 09:47")
+    reads = server.warehouse.latest_reads["SPY"]
     first = read(client, ["SPY"], **request)
-    assert first["ret_1d"]["values"][0] is not None  # filled from the warehouse
+    assert first["ret_1d"]["values"][0] is not None
+    assert server.warehouse.latest_reads["SPY"] > reads  # filled from the warehouse
     assert first["ret_5m"]["event_timestamps"] == ["2025-06-30T13:45:00Z"]
     assert first["ret_5m"]["statuses"] == ["PRESENT"]
 
