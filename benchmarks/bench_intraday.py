@@ -108,8 +108,8 @@ def until_readable(store, ticker: str, end: pd.Timestamp, push) -> float:
 def push_latency(store, warehouse, stock_store, pushes: int) -> list[dict]:
     from feast.data_source import PushMode
 
-    from stockfeatures.intraday.market_hours import bar_ends
     from stockfeatures.intraday.push import push_intraday_features
+    from stockfeatures.intraday.session_clock import bar_ends
     from stockfeatures.intraday.spec import INTRADAY_PUSH_SOURCE
 
     ends = bar_ends(pd.Timestamp("2025-01-02", tz="America/New_York"),
@@ -203,7 +203,7 @@ def one_cycle(source, warehouse, store, tickers, now: pd.Timestamp) -> dict[str,
 
 def fill_features(warehouse, tickers, sessions) -> pd.DataFrame:
     """features_intraday-shaped rows for every bar of `sessions` (random values)."""
-    from stockfeatures.intraday.market_hours import bar_ends
+    from stockfeatures.intraday.session_clock import bar_ends
     from stockfeatures.storage.tables import intraday_features_schema
 
     schema = intraday_features_schema()

@@ -1,7 +1,7 @@
 """intraday_push: every 5 minutes in regular hours, the bars that ended -> features -> push.
 
 Scheduled by a cron line in America/New_York (pipelines.schedules.INTRADAY_PUSH_CRON); the
-XNYS calendar decides whether a run has work (market_hours.cycle_session: from the first
+XNYS calendar decides whether a run has work (session_clock.cycle_session: from the first
 bar's end to the run at the close): on holidays, weekends, before 09:35 and after the close
 (16:00, or 13:00 on an early close) it ends Completed as skipped. One cycle is
 stockfeatures.intraday.cycle.run_cycle with the IntradaySource named by `source`
@@ -23,7 +23,7 @@ from pipelines.monitoring import OUTCOME_HOOKS
 from pipelines.tasks import retry_on_transient_storage_error
 from stockfeatures.config import load_settings
 from stockfeatures.intraday.cycle import DEFAULT_REFETCH_BARS, CycleReport, run_cycle
-from stockfeatures.intraday.market_hours import cycle_session
+from stockfeatures.intraday.session_clock import cycle_session
 from stockfeatures.intraday.source import get_intraday_source
 from stockfeatures.prices.tickers import validate_tickers
 from stockfeatures.profiles import open_feature_store, open_warehouse

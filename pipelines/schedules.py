@@ -20,7 +20,7 @@ DAILY_UPDATE_AT = (16, 30)  # after the 16:00 close (and long after a 13:00 earl
 WARM_UP_AT = (9, 0)  # before the 09:30 open
 # Every 5 minutes from 09:00 to 16:55 New York on weekdays; the intraday_push flow runs a
 # cycle only from the first bar's end (09:35) to the close by the XNYS calendar
-# (stockfeatures.intraday.market_hours.cycle_session) and skips itself otherwise.
+# (stockfeatures.intraday.session_clock.cycle_session) and skips itself otherwise.
 INTRADAY_PUSH_CRON = "*/5 9-16 * * 1-5"
 
 

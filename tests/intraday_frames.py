@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stockfeatures.intraday.market_hours import bar_ends
+from stockfeatures.intraday.session_clock import bar_ends
 from stockfeatures.storage.tables import INTRADAY_BARS, intraday_features_schema
 
 SESSION = "2025-06-30"  # a Monday, full session

@@ -104,7 +104,7 @@ def market_session_elapsed_s(now_s: float) -> float:
     import pandas as pd
 
     from stockfeatures import trading_calendar
-    from stockfeatures.intraday.market_hours import open_session
+    from stockfeatures.intraday.session_clock import open_session
 
     session = open_session(pd.Timestamp(now_s, unit="s", tz="UTC"))
     if session is None:

@@ -16,7 +16,7 @@ import time
 
 import pandas as pd
 
-from stockfeatures.intraday.market_hours import is_bar_end
+from stockfeatures.intraday.session_clock import is_bar_end
 from stockfeatures.validation.gate import GateResult, gate_rows
 
 BARS_SUITE = "intraday_bars"

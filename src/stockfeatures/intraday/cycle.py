@@ -34,8 +34,8 @@ import pandas as pd
 from stockfeatures.intraday import session_clock
 from stockfeatures.intraday.bar_gate import BAR_STAGE, FEATURE_STAGE, gate_intraday_bars
 from stockfeatures.intraday.compute import history_start, latest_intraday_features
-from stockfeatures.intraday.market_hours import bar_ends, last_bar_end
 from stockfeatures.intraday.push import PushResult, push_intraday_features
+from stockfeatures.intraday.session_clock import bar_ends, last_bar_end
 from stockfeatures.intraday.source import IntradayBatch, IntradaySource
 from stockfeatures.intraday.spec import BAR_LENGTH
 from stockfeatures.intraday.validation import gate_intraday_features

@@ -5,11 +5,16 @@ on early closes), so a full day has 78 slots and a 13:00 close 42; holidays and 
 have none. A bar is named by its slot: it covers [bar_start, bar_start + 5 min) and is
 known at its end, its event_timestamp. The rule "a bar is invisible before its end" is
 `has_ended`, and everything that judges it (normalization, sources, features) calls it.
+The valid event_timestamps of a session are open + 5 min, ..., close (`is_bar_end`,
+`bar_ends`), and the push flow's calendar questions (is a session open, which session does a
+cycle work for, which bar ended last) are answered here too. Opens and closes come from
+exchange_calendars via stockfeatures.trading_calendar, never from a hand-written list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -18,7 +23,8 @@ from stockfeatures import trading_calendar
 from stockfeatures.intraday.spec import BAR_LENGTH
 
 NEW_YORK = "America/New_York"
-_BAR_NS = int(pd.Timedelta(BAR_LENGTH).value)
+_BAR_LENGTH = pd.Timedelta(BAR_LENGTH)
+_BAR_NS = int(_BAR_LENGTH.value)
 
 
 def _utc(stamps) -> pd.DatetimeIndex:
@@ -126,3 +132,83 @@ def locate_slots(bar_start: pd.Series) -> SlotLookup:
             "5-minute slot of the regular session" for i in where[~aligned]
         ]
     return SlotLookup(session=sessions, slot=slot, slots=slots, tod=tod, problem=problem)
+
+
+# -- bar ends and the push flow's calendar questions -------------------------------------
+
+def _instant(instant: datetime | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(instant)
+    if stamp.tzinfo is None:
+        raise ValueError(f"timestamp {instant!r} has no timezone; every timestamp here is UTC-aware")
+    return stamp.tz_convert("UTC")
+
+
+def session_bounds(sessions) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(opens, closes) in UTC of XNYS sessions given as tz-naive dates; NaT for non-sessions."""
+    index = pd.DatetimeIndex(pd.to_datetime(sessions)).normalize()
+    cal = trading_calendar.calendar()
+    opens = pd.DatetimeIndex(cal.opens.reindex(index).to_numpy(), tz="UTC")
+    closes = pd.DatetimeIndex(cal.closes.reindex(index).to_numpy(), tz="UTC")
+    return opens, closes
+
+
+def is_bar_end(sessions, event_timestamps: pd.Series) -> np.ndarray:
+    """Whether each event_timestamp is the end of a 5-minute bar of its session."""
+    opens, closes = session_bounds(sessions)
+    stamps = pd.DatetimeIndex(pd.to_datetime(event_timestamps, utc=True))
+    since_open = stamps - opens
+    inside = (stamps > opens) & (stamps <= closes)
+    aligned = (since_open % _BAR_LENGTH) == pd.Timedelta(0)
+    return np.asarray(inside & aligned, dtype=bool)
+
+
+def _sessions_around(now: pd.Timestamp) -> pd.Series:
+    cal = trading_calendar.calendar()
+    day = now.tz_convert("America/New_York").normalize().tz_localize(None)
+    return cal.closes.loc[day - pd.Timedelta(days=10): day + pd.Timedelta(days=1)]
+
+
+def open_session(as_of: datetime | pd.Timestamp) -> pd.Timestamp | None:
+    """The session whose regular hours contain `as_of` (open < as_of <= close), else None.
+
+    The close itself belongs to the session: the 15:55-16:00 bar ends, and is pushed, then.
+    """
+    now = _instant(as_of)
+    closes = _sessions_around(now)
+    opens = trading_calendar.calendar().opens.reindex(closes.index)
+    during = closes[(opens < now) & (closes >= now)]
+    return None if during.empty else during.index[-1]
+
+
+def cycle_session(as_of: datetime | pd.Timestamp) -> pd.Timestamp | None:
+    """The session a push cycle started at `as_of` works for, or None (no run then).
+
+    From the first bar's end (open + 5 min) until just before close + 5 min: the run the
+    cron starts at the close (16:00, or 13:00 on an early close) begins a few seconds after
+    it and still pushes the session's last bar; the 16:05 (13:05) run and later do nothing.
+    """
+    now = _instant(as_of)
+    closes = _sessions_around(now)
+    opens = trading_calendar.calendar().opens.reindex(closes.index)
+    due = closes[(opens + _BAR_LENGTH <= now) & (now < closes + _BAR_LENGTH)]
+    return None if due.empty else due.index[-1]
+
+
+def last_bar_end(as_of: datetime | pd.Timestamp) -> pd.Timestamp | None:
+    """The end of the latest bar that has ended at `as_of` (this or an earlier session)."""
+    now = _instant(as_of)
+    ends = bar_ends(now - pd.Timedelta(days=10), now)
+    return None if ends.empty else ends[-1]
+
+
+def bar_ends(start: datetime | pd.Timestamp, end: datetime | pd.Timestamp) -> pd.DatetimeIndex:
+    """Every bar end t with start < t <= end, across sessions, in order."""
+    lower, upper = _instant(start), _instant(end)
+    cal = trading_calendar.calendar()
+    days = cal.closes.loc[lower.tz_convert("America/New_York").normalize().tz_localize(None):
+                          upper.tz_convert("America/New_York").normalize().tz_localize(None)]
+    ends = [pd.date_range(cal.opens[day] + _BAR_LENGTH, close, freq=_BAR_LENGTH) for day, close in days.items()]
+    if not ends:
+        return pd.DatetimeIndex([], tz="UTC")
+    stamps = ends[0].append(ends[1:]) if len(ends) > 1 else ends[0]
+    return stamps[(stamps > lower) & (stamps <= upper)]

@@ -87,7 +87,7 @@ def _check_session_closes(out: pd.DataFrame, date_column: str, problems: list[st
 
 def _check_bar_ends(out: pd.DataFrame, problems: list[str]) -> None:
     """A 5-minute bar is stamped at its end, inside its session's regular hours."""
-    from stockfeatures.intraday.market_hours import is_bar_end
+    from stockfeatures.intraday.session_clock import is_bar_end
 
     wrong = pd.Series(~is_bar_end(out["session"], out[EVENT]), index=out.index)
     if wrong.any():

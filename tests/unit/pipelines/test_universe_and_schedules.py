@@ -74,7 +74,7 @@ def test_a_wall_clock_time_out_of_range_is_named():
 
 
 def test_intraday_push_runs_every_5_minutes_and_the_calendar_picks_the_cycles():
-    from stockfeatures.intraday.market_hours import cycle_session
+    from stockfeatures.intraday.session_clock import cycle_session
 
     runs = _scheduled_runs("intraday-push", "2025-11-26", "2025-11-29")  # Thanksgiving week
     ny = [pd.Timestamp(r).tz_convert("America/New_York") for r in runs]
