@@ -228,3 +228,5 @@ def test_table_without_a_point_in_time_index_is_answered_and_the_index_is_sugges
         fast = ask(pit_repo.fast, entity, refs)
     assert values(fast, QUOTE_FEATURE) == [1.0, None]
     assert f'CREATE INDEX ON {UNINDEXED_TABLE} ("ticker", "event_timestamp")' in caplog.text
+    # The merge plan streams the rows once and needs no index.
+    assert values(ask(pit_repo.merge, entity, refs), QUOTE_FEATURE) == [1.0, None]
