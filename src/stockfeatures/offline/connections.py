@@ -1,4 +1,5 @@
-"""Pooled PostgreSQL connections for offline_write_batch, one small pool per store config.
+"""Pooled PostgreSQL connections for the offline store (offline_write_batch and the
+point-in-time read), one small pool per store config.
 
 Feast's PostgreSQL store opens a new connection on every call, through a private helper.
 A push writes a handful of rows, so that connect was most of the offline half's cost
@@ -43,7 +44,9 @@ def pool_for(config) -> ConnectionPool:
         pool = _POOLS.get(key)
         if pool is None:
             # check: a connection broken by a server restart is replaced, not handed out.
-            pool = ConnectionPool(key[1], min_size=0, max_size=MAX_CONNECTIONS, open=True,
+            # One more than the PIT read's parallel sessions, so a write never waits for them.
+            size = max(MAX_CONNECTIONS, int(getattr(config, "parallel_sessions", 0)) + 1)
+            pool = ConnectionPool(key[1], min_size=0, max_size=size, open=True,
                                   check=ConnectionPool.check_connection,
                                   name=f"stockfeatures-offline-{len(_POOLS)}")
             _POOLS[key] = pool

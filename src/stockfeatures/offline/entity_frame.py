@@ -108,11 +108,18 @@ class EntityUpload:
         return f"k{i}"
 
     def ddl(self) -> list[str]:
+        return [self.table_ddl(), *self.dictionary_ddl()]
+
+    def table_ddl(self) -> str:
         codes = "".join(f", {quote_ident(self.code_column(i))} int4" for i in range(len(self.codes)))
-        statements = [
+        return (
             f"CREATE TEMPORARY TABLE {quote_ident(self.table)} ({quote_ident(ROW_COLUMN)} int8"
             f"{codes}, {quote_ident(TIMESTAMP_COLUMN)} timestamptz) ON COMMIT DROP"
-        ]
+        )
+
+    def dictionary_ddl(self) -> list[str]:
+        """The key dictionaries alone: all the merge plan (asof_read) uploads."""
+        statements = []
         for i, (key, dictionary) in enumerate(zip(self.join_keys, self.dictionaries, strict=True)):
             value_type = _pg_type(dictionary.column("value"), key)
             statements.append(

@@ -56,6 +56,11 @@ class FastPostgreSQLOfflineStoreConfig(PostgreSQLOfflineStoreConfig):
     """Large entity frames are split into this many contiguous slices, each looked up by its
     own connection at the same time. PostgreSQL cannot run a query over a temporary table in
     parallel itself; separate sessions can."""
+    asof_method: Literal["auto", "lateral", "merge"] = "auto"
+    """How an entity frame is answered: `lateral` looks every entity row up in the source's
+    (keys, time) index; `merge` reads the source rows in the frame's time range once and
+    merges them with the sorted entity rows in numpy (the answer is the same); `auto` merges
+    when the planner expects at most 1.5 source rows per entity row (asof_merge)."""
     min_rows_per_session: int = Field(default=50_000, ge=1)
     """A frame gets at most one session per this many rows: below it, opening another
     connection and uploading another dictionary costs more than the lookups it takes over."""

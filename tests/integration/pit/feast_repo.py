@@ -188,6 +188,9 @@ class PitRepo:
     dsn: str
     stock: FeatureStore
     fast: FeatureStore
+    """The fast store on its lateral plan (index lookups)."""
+    merge: FeatureStore
+    """The fast store on its merge plan (source rows streamed once, merged in numpy)."""
 
     def replace_rows(self, table: str, rows: pd.DataFrame) -> None:
         """Empty the table and COPY the rows in (test setup, not product behaviour)."""
@@ -210,7 +213,8 @@ def build_repo(root: Path, dsn: str) -> PitRepo:
     split_tiny_frames = "  parallel_sessions: 3\n  min_rows_per_session: 2\n"
     for label, offline_type, extra in (
         ("stock", "postgres", ""),
-        ("fast", STORE_TYPE, split_tiny_frames),
+        ("fast", STORE_TYPE, split_tiny_frames + "  asof_method: lateral\n"),
+        ("merge", STORE_TYPE, split_tiny_frames + "  asof_method: merge\n"),
     ):
         repo_dir = root / label
         repo_dir.mkdir(parents=True)
@@ -221,4 +225,4 @@ def build_repo(root: Path, dsn: str) -> PitRepo:
         # test session, would otherwise point this store at that stack's yaml.
         stores[label] = FeatureStore(repo_path=str(repo_dir), fs_yaml_file=repo_dir / "feature_store.yaml")
     stores["fast"].apply(DEFINITIONS)
-    return PitRepo(dsn=dsn, stock=stores["stock"], fast=stores["fast"])
+    return PitRepo(dsn=dsn, stock=stores["stock"], fast=stores["fast"], merge=stores["merge"])

@@ -100,6 +100,8 @@ def test_fast_store_returns_what_stock_feast_and_the_reference_return(
         ).to_df()
 
     fast, stock = ask(pit_repo.fast), ask(pit_repo.stock)
+    # The merge plan gives the lateral plan's answer, value for value and type for type.
+    pd.testing.assert_frame_equal(ask(pit_repo.merge), fast, check_exact=True)
 
     # The caller's row order survives; stock Feast gives no order, so compare it sorted.
     np.testing.assert_array_equal(fast["row_id"].to_numpy(), np.arange(len(entity)))

@@ -53,6 +53,12 @@ def values(frame: pd.DataFrame, column: str = FEATURE) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in frame[column]]
 
 
+@pytest.fixture(params=["lateral", "merge"])
+def fast_store(pit_repo: PitRepo, request: pytest.FixtureRequest):
+    """The fast store on each of its two plans: every rule must hold for both."""
+    return pit_repo.fast if request.param == "lateral" else pit_repo.merge
+
+
 @pytest.fixture
 def restated_bar(pit_repo: PitRepo) -> pd.Timestamp:
     """AAA's first bar, first known at its close as 1.0, restated 30 hours later as 2.0."""
@@ -63,45 +69,45 @@ def restated_bar(pit_repo: PitRepo) -> pd.Timestamp:
     return learned
 
 
-def test_restated_bar_is_hidden_from_queries_known_before_the_restatement(pit_repo, restated_bar):
+def test_restated_bar_is_hidden_from_queries_known_before_the_restatement(fast_store, pit_repo, restated_bar):
     entity = entities([("AAA", restated_bar - SECOND), ("AAA", restated_bar), ("AAA", restated_bar + SECOND)])
-    fast = ask(pit_repo.fast, entity, [REF], filter_by_created_timestamp=True)
+    fast = ask(fast_store, entity, [REF], filter_by_created_timestamp=True)
     assert values(fast) == [1.0, 2.0, 2.0]
     stock = ask(pit_repo.stock, entity, [REF], filter_by_created_timestamp=True)
     assert values(stock.sort_values("event_timestamp")) == [1.0, 2.0, 2.0]
 
 
-def test_without_knowledge_time_filter_the_latest_restatement_wins(pit_repo, restated_bar):
+def test_without_knowledge_time_filter_the_latest_restatement_wins(fast_store, pit_repo, restated_bar):
     entity = entities([("AAA", FIRST_CLOSE), ("AAA", restated_bar - SECOND)])
-    assert values(ask(pit_repo.fast, entity, [REF])) == [2.0, 2.0]
+    assert values(ask(fast_store, entity, [REF])) == [2.0, 2.0]
 
 
-def test_bar_is_visible_from_its_own_timestamp_and_not_a_second_before(pit_repo):
+def test_bar_is_visible_from_its_own_timestamp_and_not_a_second_before(fast_store, pit_repo):
     pit_repo.replace_rows(DAILY_TABLE, daily([("AAA", FIRST_CLOSE, FIRST_CLOSE, 1.0)]))
     entity = entities([("AAA", FIRST_CLOSE - SECOND), ("AAA", FIRST_CLOSE)])
-    assert values(ask(pit_repo.fast, entity, [REF], filter_by_created_timestamp=True)) == [None, 1.0]
+    assert values(ask(fast_store, entity, [REF], filter_by_created_timestamp=True)) == [None, 1.0]
 
 
-def test_value_exactly_ttl_old_is_served_and_one_second_older_is_not(pit_repo):
+def test_value_exactly_ttl_old_is_served_and_one_second_older_is_not(fast_store, pit_repo):
     pit_repo.replace_rows(DAILY_TABLE, daily([("AAA", FIRST_CLOSE, FIRST_CLOSE, 1.0)]))
     edge = FIRST_CLOSE + RETURNS_TTL
     entity = entities([("AAA", edge), ("AAA", edge + SECOND)])
     refs = [REF, f"pit_risk:{RISK[0]}"]  # pit_risk has no ttl: its value never expires
-    fast = ask(pit_repo.fast, entity, refs)
+    fast = ask(fast_store, entity, refs)
     assert values(fast) == [1.0, None]
     assert values(fast, RISK[0]) == [1.0, 1.0]
     pd.testing.assert_frame_equal(fast, ask(pit_repo.stock, entity, refs))
 
 
-def test_unknown_ticker_keeps_its_row_with_null_features(pit_repo):
+def test_unknown_ticker_keeps_its_row_with_null_features(fast_store, pit_repo):
     pit_repo.replace_rows(DAILY_TABLE, daily([("AAA", FIRST_CLOSE, FIRST_CLOSE, 1.0)]))
     entity = entities([("NOPE", FIRST_CLOSE + SECOND), ("AAA", FIRST_CLOSE + SECOND)])
-    fast = ask(pit_repo.fast, entity, [REF])
+    fast = ask(fast_store, entity, [REF])
     assert list(fast["ticker"]) == ["NOPE", "AAA"]
     assert values(fast) == [None, 1.0]
 
 
-def test_rows_keep_the_callers_order_extra_columns_and_stock_dtypes(pit_repo):
+def test_rows_keep_the_callers_order_extra_columns_and_stock_dtypes(fast_store, pit_repo):
     pit_repo.replace_rows(
         DAILY_TABLE, daily([(t, FIRST_CLOSE, FIRST_CLOSE, float(i)) for i, t in enumerate("ZYX")])
     )
@@ -117,7 +123,7 @@ def test_rows_keep_the_callers_order_extra_columns_and_stock_dtypes(pit_repo):
         }
     )
     refs = [REF, f"pit_risk:{RISK[1]}"]
-    fast = ask(pit_repo.fast, entity, refs)
+    fast = ask(fast_store, entity, refs)
     stock = ask(pit_repo.stock, entity, refs)
     assert list(fast.columns) == [*entity.columns, FEATURE, RISK[1]]
     assert list(fast["ticker"]) == ["Z", "X", "Y"]
@@ -128,7 +134,7 @@ def test_rows_keep_the_callers_order_extra_columns_and_stock_dtypes(pit_repo):
     assert str(fast["event_timestamp"].dtype) == "datetime64[us]"  # UTC wall time, like stock
 
 
-def test_multi_key_row_ids_do_not_collide_where_stock_feast_mixes_them_up(pit_repo):
+def test_multi_key_row_ids_do_not_collide_where_stock_feast_mixes_them_up(fast_store, pit_repo):
     """Stock Feast's row id is CAST(ticker) || CAST(venue) || CAST(time) with no separator, so
     ("AB", "C") and ("A", "BC") at the same time share an id and get each other's values."""
     venue_rows = pd.DataFrame(
@@ -149,7 +155,7 @@ def test_multi_key_row_ids_do_not_collide_where_stock_feast_mixes_them_up(pit_re
         }
     )
     refs = ["pit_venue:venue_price"]
-    fast = ask(pit_repo.fast, entity, refs)
+    fast = ask(fast_store, entity, refs)
     expected = reference_pit(entity, venue_rows, ["ticker", "venue"], ["venue_price"], None, None, False)
     assert values(fast, "venue_price") == [10.0, 20.0]
     assert values(fast, "venue_price") == list(expected["venue_price"])
@@ -157,7 +163,7 @@ def test_multi_key_row_ids_do_not_collide_where_stock_feast_mixes_them_up(pit_re
     assert len(stock) != len(entity) or values(stock.sort_values("row_id"), "venue_price") != [10.0, 20.0]
 
 
-def test_feature_service_with_alias_and_join_key_map_matches_stock(pit_repo):
+def test_feature_service_with_alias_and_join_key_map_matches_stock(fast_store, pit_repo):
     pit_repo.replace_rows(
         DAILY_TABLE, daily([("AAA", FIRST_CLOSE, FIRST_CLOSE, 1.0), ("BBB", FIRST_CLOSE, FIRST_CLOSE, 2.0)])
     )
@@ -165,7 +171,7 @@ def test_feature_service_with_alias_and_join_key_map_matches_stock(pit_repo):
         {"symbol": ["BBB", "AAA"], "event_timestamp": [FIRST_CLOSE + SECOND] * 2}
     )
     for full in (False, True):
-        fast = ask(pit_repo.fast, entity, pit_repo.fast.get_feature_service("pit_by_symbol"),
+        fast = ask(fast_store, entity, fast_store.get_feature_service("pit_by_symbol"),
                    full_feature_names=full)
         stock = ask(pit_repo.stock, entity, pit_repo.stock.get_feature_service("pit_by_symbol"),
                     full_feature_names=full)
@@ -174,13 +180,13 @@ def test_feature_service_with_alias_and_join_key_map_matches_stock(pit_repo):
         pd.testing.assert_frame_equal(fast, stock.set_index("symbol").loc[["BBB", "AAA"]].reset_index())
 
 
-def test_on_demand_feature_view_is_computed_on_the_fast_result(pit_repo):
+def test_on_demand_feature_view_is_computed_on_the_fast_result(fast_store, pit_repo):
     pit_repo.replace_rows(DAILY_TABLE, daily([("AAA", FIRST_CLOSE, FIRST_CLOSE, 1.5)]))
     entity = pd.DataFrame(
         {"ticker": ["AAA"], "event_timestamp": [FIRST_CLOSE + SECOND], "scale": [4.0]}
     )
     refs = [REF, "scaled_returns:scaled_first_return"]
-    fast = ask(pit_repo.fast, entity, refs)
+    fast = ask(fast_store, entity, refs)
     assert values(fast, "scaled_first_return") == [6.0]
     pd.testing.assert_frame_equal(fast, ask(pit_repo.stock, entity, refs))
 
@@ -222,3 +228,5 @@ def test_table_without_a_point_in_time_index_is_answered_and_the_index_is_sugges
         fast = ask(pit_repo.fast, entity, refs)
     assert values(fast, QUOTE_FEATURE) == [1.0, None]
     assert f'CREATE INDEX ON {UNINDEXED_TABLE} ("ticker", "event_timestamp")' in caplog.text
+    # The merge plan streams the rows once and needs no index.
+    assert values(ask(pit_repo.merge, entity, refs), QUOTE_FEATURE) == [1.0, None]
