@@ -106,7 +106,8 @@ def feature_rows(panel: PricePanel) -> pd.DataFrame:
             panel.benchmark, len(panel.tickers),
         )
     columns: dict[str, pd.Series] = {
-        "ticker": panel.rows["ticker"].astype(str),
+        # The panel's factorized names (already str), gathered: astype(str) re-converts each row.
+        "ticker": pd.Series(panel.tickers[panel.ticker_codes], index=panel.index, name="ticker"),
         "event_timestamp": _utc_ns(panel.rows["event_timestamp"]),
         "created_timestamp": knowledge_times(panel),
     }

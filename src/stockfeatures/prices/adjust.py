@@ -40,14 +40,25 @@ def latest_versions(bars: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd
 
     Bars whose session has not closed by `as_of` are invisible too. `as_of=None` keeps the
     latest version of everything. Equal created_timestamps: the later row in `bars` wins.
+    Sorted by (ticker, session) with a fresh index.
     """
     visible = bars
     if as_of is not None:
         stamp = _utc(as_of)
         visible = bars[(bars["created_timestamp"] <= stamp) & (bars["event_timestamp"] <= stamp)]
-    ordered = visible.sort_values("created_timestamp", kind="stable")
-    latest = ordered.drop_duplicates(_KEY, keep="last")
-    return latest.sort_values(_KEY, ignore_index=True)
+    if not len(visible) or visible[["ticker", "session", "created_timestamp"]].isna().any().any():
+        ordered = visible.sort_values("created_timestamp", kind="stable")
+        latest = ordered.drop_duplicates(_KEY, keep="last")
+        return latest.sort_values(_KEY, ignore_index=True)
+    # One lexsort over integer keys instead of two frame sorts and a hash on (ticker,
+    # session): the daily update runs this over every ticker's lookback window.
+    tickers, _ = pd.factorize(visible["ticker"], sort=True)
+    sessions = pd.DatetimeIndex(visible["session"]).asi8
+    created = pd.DatetimeIndex(visible["created_timestamp"]).asi8
+    order = np.lexsort((np.arange(len(visible)), created, sessions, tickers))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (tickers[order][1:] != tickers[order][:-1]) | (sessions[order][1:] != sessions[order][:-1])
+    return visible.take(order[last]).reset_index(drop=True)
 
 
 def _restore_raw(bars: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from stockfeatures.features import compute_features
 from stockfeatures.features.spec import MAX_LOOKBACK
-from stockfeatures.prices.adjust import adjust_bars, latest_versions
+from stockfeatures.prices.adjust import adjust_bars
 from stockfeatures.progress import Progress, or_silent
 from stockfeatures.storage.warehouse import Warehouse
 from stockfeatures.trading_calendar import calendar
@@ -48,6 +48,16 @@ def history_start(start: date | pd.Timestamp) -> pd.Timestamp:
     return cal.sessions[position]
 
 
+def _adjusted_history(warehouse: Warehouse, start: date | None, end: date | None) -> pd.DataFrame:
+    """Adjusted latest-known bars for [start, end] with MAX_LOOKBACK sessions of history.
+    adjust_bars keeps the latest version of each bar itself; no frame of the raw read
+    outlives this call (at 10,000 tickers each copy of the lookback window is ~0.5 GB)."""
+    bars = warehouse.read_bars(start=history_start(start) if start else None, end=end)
+    if bars.empty:
+        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
+    return adjust_bars(bars, warehouse.read_actions())
+
+
 def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None = None,
                        end: date | None = None) -> pd.DataFrame:
     """Feature rows for sessions in [start, end] from the latest known bars, NOT written.
@@ -59,11 +69,7 @@ def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None 
     """
     from stockfeatures.validation.prepare import HISTORY_LENGTH, history_lengths
 
-    read_from = history_start(start) if start else None
-    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
-    if bars.empty:
-        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
-    features = compute_features(adjust_bars(bars, warehouse.read_actions()), benchmark=benchmark)
+    features = compute_features(_adjusted_history(warehouse, start, end), benchmark=benchmark)
     features[HISTORY_LENGTH] = history_lengths(features).to_numpy()
     if start is not None:
         sessions = features["event_timestamp"].dt.tz_convert(NEW_YORK).dt.date
@@ -80,11 +86,7 @@ def gate_stored_features(warehouse: Warehouse, benchmark: str, start: date | Non
     with their reason for the quarantine)."""
     from stockfeatures.validation.feature_passes import gate_feature_passes
 
-    read_from = history_start(start) if start else None
-    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
-    if bars.empty:
-        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
-    return gate_feature_passes(adjust_bars(bars, warehouse.read_actions()), benchmark, start)
+    return gate_feature_passes(_adjusted_history(warehouse, start, end), benchmark, start)
 
 
 def compute_windows(warehouse: Warehouse, start: date | None = None, end: date | None = None,
