@@ -18,6 +18,8 @@ from stockfeatures.trading_calendar import calendar
 NEW_YORK = "America/New_York"
 # Feature rows computed and validated at once (compute_windows; bench_scale.py shows the peak).
 ROWS_PER_WINDOW = 1_000_000
+# Tickers whose bars are read and adjusted at once (_adjusted_history).
+TICKERS_PER_READ = 2_000
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,27 @@ def history_start(start: date | pd.Timestamp) -> pd.Timestamp:
     return cal.sessions[position]
 
 
-def _adjusted_history(warehouse: Warehouse, start: date | None, end: date | None) -> pd.DataFrame:
+def _adjusted_history(warehouse: Warehouse, start: date | None, end: date | None,
+                      tickers_per_read: int = TICKERS_PER_READ) -> pd.DataFrame:
     """Adjusted latest-known bars for [start, end] with MAX_LOOKBACK sessions of history.
-    adjust_bars keeps the latest version of each bar itself; no frame of the raw read
-    outlives this call (at 10,000 tickers each copy of the lookback window is ~0.5 GB)."""
-    bars = warehouse.read_bars(start=history_start(start) if start else None, end=end)
-    if bars.empty:
+
+    Read and adjusted `tickers_per_read` tickers at a time (adjustment is per ticker, so the
+    rows are the same as from one read), because a read's transient buffers are ~3x the
+    frame it returns: at 10,000 tickers the daily update's 2.6 M-bar lookback window peaked
+    at 1.1 GB in one read. adjust_bars keeps the latest version of each bar itself.
+    """
+    read_from = history_start(start) if start else None
+    tickers, actions = sorted(warehouse.tickers()), warehouse.read_actions()
+    parts = []
+    for first in range(0, len(tickers), tickers_per_read):
+        bars = warehouse.read_bars(tickers=tickers[first:first + tickers_per_read],
+                                   start=read_from, end=end)
+        if len(bars):
+            parts.append(adjust_bars(bars, actions))
+    if not parts:
         raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
-    return adjust_bars(bars, warehouse.read_actions())
+    # Tickers are read in sorted order, so the parts stay in (ticker, session) order.
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None = None,
