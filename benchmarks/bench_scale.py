@@ -82,10 +82,13 @@ class Prefetched:
         return self.batch
 
 
-def timed(results: dict, key: str, call):
+def timed(results: dict, key: str, call, steps: dict | None = None):
+    """Time `call`; with `steps`, also record the peak RSS reached by the end of it."""
     started = time.perf_counter()
     value = call()
     results[key] = round(time.perf_counter() - started, 3)
+    if steps is not None:
+        steps[key.removesuffix("_s")] = round(peak_rss_mb())
     print(f"  {key}: {results[key]} s", flush=True)
     return value
 
@@ -181,19 +184,21 @@ def daily_update_child(size: int) -> dict:
     store = open_feature_store(settings)
     tickers = universe(size)
     _, _, newest = sessions(YEARS)
-    r: dict = {}
-    fetched = timed(r, "fetch_s", lambda: SampleSource(tickers=tickers).fetch(tickers, newest, newest))
+    r: dict = {"setup_s": round(time.perf_counter() - started, 3)}  # imports, Feast store
+    steps = {"start": round(peak_rss_mb())}  # peak RSS (VmHWM) by the end of each step
+    fetched = timed(r, "fetch_s", lambda: SampleSource(tickers=tickers).fetch(tickers, newest, newest), steps)
     result = timed(r, "ingest_s", lambda: ingest.ingest(Prefetched(fetched), warehouse, tickers,
-                                                         newest, newest))
+                                                         newest, newest), steps)
     r["new_bars"] = result.bars.inserted
     report = timed(r, "compute_s", lambda: compute.compute(warehouse, settings.benchmark_ticker,
-                                                           start=newest, end=newest))
+                                                           start=newest, end=newest), steps)
     r["new_feature_rows"] = report.inserted
     window_end = datetime.combine(newest, datetime.min.time(), UTC) + timedelta(days=1)
     timed(r, "materialize_s", lambda: materialize(
-        store, window_end - timedelta(days=MATERIALIZE_DAYS), window_end, warehouse=warehouse))
+        store, window_end - timedelta(days=MATERIALIZE_DAYS), window_end, warehouse=warehouse), steps)
     r["total_s"] = round(time.perf_counter() - started, 3)
     r["peak_rss_mb"] = round(peak_rss_mb())
+    r["rss_by_step_mb"] = steps
     return r
 
 

@@ -32,6 +32,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from stockfeatures.features.spec import features_in_view, view_names
@@ -79,20 +80,16 @@ def online_state(store, view: str, tickers: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or a == b
-
-
 def _stale(target: pd.DataFrame, online: pd.DataFrame, names: list[str]) -> pd.Index:
-    """Tickers whose online values or event timestamp differ from the target row."""
+    """Tickers whose online values or event timestamp differ from the target row (NaN equals
+    NaN). Whole columns at once: a row loop took seconds at 10,000 tickers."""
     here = online.reindex(target.index)
-    stale = []
-    for ticker, row in target.iterrows():
-        held = here.loc[ticker]
-        moved = pd.isna(held["event_timestamp"]) or held["event_timestamp"] != row["event_timestamp"]
-        if moved or not all(_same(float(held[n]), float(row[n])) for n in names):
-            stale.append(ticker)
-    return pd.Index(stale, name="ticker")
+    held_at, want_at = here["event_timestamp"], target["event_timestamp"]
+    moved = (held_at.isna() | (held_at != want_at)).to_numpy()
+    held = here[names].to_numpy(dtype="float64")
+    want = target[names].to_numpy(dtype="float64")
+    same = (held == want) | (np.isnan(held) & np.isnan(want))
+    return pd.Index(target.index[moved | ~same.all(axis=1)], name="ticker")
 
 
 def _targets(warehouse, window: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:

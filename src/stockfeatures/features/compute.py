@@ -105,11 +105,14 @@ def feature_rows(panel: PricePanel) -> pd.DataFrame:
             "benchmark ticker %s is not among the %d tickers in the bars; beta_60d will be NaN",
             panel.benchmark, len(panel.tickers),
         )
-    columns: dict[str, pd.Series] = {
-        "ticker": panel.rows["ticker"].astype(str),
-        "event_timestamp": _utc_ns(panel.rows["event_timestamp"]),
-        "created_timestamp": knowledge_times(panel),
-    }
-    for spec in FEATURES:
-        columns[spec.name] = spec.compute(panel).astype("float64")
-    return pd.DataFrame(columns)
+    # The feature values go straight into the one float block the frame keeps (no dict of
+    # Series consolidated afterwards: that held every value twice, 0.3 GB at 2.6 M rows).
+    values = np.empty((len(FEATURES), len(panel.rows)), dtype="float64")
+    for position, spec in enumerate(FEATURES):
+        values[position] = spec.compute(panel).to_numpy(dtype="float64")
+    frame = pd.DataFrame(values.T, columns=feature_columns(), copy=False)
+    # The panel's factorized names (already str), gathered: astype(str) re-converts each row.
+    frame.insert(0, "ticker", pd.Series(panel.tickers[panel.ticker_codes], index=panel.index))
+    frame.insert(1, "event_timestamp", _utc_ns(panel.rows["event_timestamp"]))
+    frame.insert(2, "created_timestamp", knowledge_times(panel))
+    return frame

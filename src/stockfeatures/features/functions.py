@@ -131,12 +131,14 @@ def natr_14(panel: PricePanel) -> pd.Series:
 
 
 def volume_z_20(panel: PricePanel) -> pd.Series:
-    """NaN when the window's volumes are all equal, decided exactly (max == min) rather than
-    by a floating std that may come out as 1e-9 instead of 0."""
+    """NaN when the window's volumes are all equal, decided exactly (no change between any
+    two consecutive volumes of the window) rather than by a floating std that may come out
+    as 1e-9 instead of 0. One rolling count of changes costs half a rolling max and min."""
     volume = panel.wide("volume")
     window = _rolling(volume, VOLUME_Z_WINDOW)
     mean, std = window.mean().to_numpy(), window.std(ddof=1).to_numpy()
-    flat = window.max().to_numpy() == window.min().to_numpy()
+    changed = (~(volume == _lag(volume, 1))).astype("float64")  # a NaN on either side counts
+    flat = _rolling(changed, VOLUME_Z_WINDOW - 1).sum().to_numpy() == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (volume - mean) / std
     z[flat] = np.nan

@@ -121,7 +121,11 @@ class PricePanel:
         ticker_codes, tickers = pd.factorize(bars["ticker"].astype(str), sort=True)
         session_codes, sessions = pd.factorize(bars["session"], sort=True)
         order = np.lexsort((session_codes, ticker_codes))
-        rows = bars.iloc[order].reset_index(drop=True)
+        # Already in (ticker, session) order, as adjust_bars returns them: share the columns
+        # (nothing here writes into them) instead of copying 2.6 M bars again.
+        in_order = bool((order == np.arange(len(order))).all())
+        rows = bars.copy(deep=False) if in_order else bars.take(order)
+        rows.index = pd.RangeIndex(len(rows))  # not reset_index: that copies every column again
         ticker_codes = ticker_codes[order]
         session_codes = session_codes[order]
         starts = np.r_[0, np.flatnonzero(np.diff(ticker_codes)) + 1] if len(rows) else np.zeros(0, int)

@@ -38,6 +38,7 @@ DEFAULT_TICKERS: tuple[str, ...] = (
 )
 _SESSIONS_PER_YEAR = 252
 _DIVIDEND_EVERY = 63  # sessions: quarterly
+_COLUMNS = ("session", "open", "high", "low", "close", "volume")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ def _market_paths(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Path:
+    """OHLCV at the requested sessions only; `full_close` over the whole path, because each
+    dividend is priced off the close before its ex-date, however far back that is."""
+
+    full_close: np.ndarray
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -85,8 +90,15 @@ class _Path:
     volume: np.ndarray
 
 
-def _ticker_path(seed: int, ticker: str, market: np.ndarray, regime: np.ndarray) -> _Path:
-    """Total-return OHLCV of one ticker from ORIGIN (no splits or dividends yet)."""
+def _ticker_path(seed: int, ticker: str, market: np.ndarray, regime: np.ndarray,
+                 at: np.ndarray) -> _Path:
+    """Total-return OHLCV of one ticker from ORIGIN (no splits or dividends yet), at the
+    session positions `at`.
+
+    The random stream is drawn from ORIGIN and the closes are a running sum over it, so both
+    are whole-path (cheap arrays); everything else is computed for `at` alone, with the same
+    elementwise arithmetic as over the whole path, so a one-session fetch gives the bar a
+    backfill gave, bit for bit, at the cost of the sessions it returns."""
     params = np.random.default_rng(_ticker_key(seed, ticker, 1))
     if ticker == BENCHMARK:
         beta, idio, alpha, start_price = 1.0, 0.01, 0.0, 145.0
@@ -98,8 +110,9 @@ def _ticker_path(seed: int, ticker: str, market: np.ndarray, regime: np.ndarray)
 
     idio_daily = idio / np.sqrt(_SESSIONS_PER_YEAR) * np.sqrt(regime)
     returns = alpha / _SESSIONS_PER_YEAR + beta * market + idio_daily * noise[:, 0]
-    close = start_price * np.exp(np.cumsum(returns))
-    previous_close = np.concatenate(([start_price], close[:-1]))
+    full_close = start_price * np.exp(np.cumsum(returns))
+    close, returns, noise, regime = full_close[at], returns[at], noise[at], regime[at]
+    previous_close = np.where(at > 0, full_close[np.maximum(at - 1, 0)], start_price)
     # Part of each day's move happens overnight: the open gaps from the previous close.
     open_ = previous_close * np.exp(0.35 * returns + 0.003 * noise[:, 1])
     day_vol = np.sqrt((beta * 0.16) ** 2 + idio**2) / np.sqrt(_SESSIONS_PER_YEAR) * np.sqrt(regime)
@@ -107,7 +120,7 @@ def _ticker_path(seed: int, ticker: str, market: np.ndarray, regime: np.ndarray)
     low = np.minimum(open_, close) * np.exp(-0.5 * day_vol * np.abs(noise[:, 3]))
     surprise = np.abs(returns) / day_vol
     volume = np.round(base_volume * np.exp(0.3 * noise[:, 4]) * (0.6 + 0.4 * surprise))
-    return _Path(open_, high, low, close, volume)
+    return _Path(full_close, open_, high, low, close, volume)
 
 
 def _dividend_schedule(seed: int, ticker: str, n: int) -> tuple[np.ndarray, float]:
@@ -132,6 +145,10 @@ class SampleSource:
         self.tickers = validate_tickers(DEFAULT_TICKERS if tickers is None else tickers)
         self.seed = int(seed)
         self.events = events or SampleEvents()
+        self._split_ticker = validate_ticker(self.events.split_ticker)
+        self._dividend_tickers = frozenset(validate_tickers(self.events.dividend_tickers))
+        self._halted_ticker = validate_ticker(self.events.halted_ticker)
+        self._late_ticker = validate_ticker(self.events.late_ticker)
 
     def fetch(
         self, tickers: Sequence[str] | None, start: date | str | None, end: date | str | None
@@ -153,38 +170,51 @@ class SampleSource:
         if not in_range.any() or not wanted:
             return PriceBatch()
         market, regime = _market_paths(self.seed, len(sessions))
-        frames, actions = [], []
+        window = np.flatnonzero(in_range)
+        parts, actions = [], []
         for ticker in wanted:
-            bars, ticker_actions = self._ticker_frames(ticker, sessions, market, regime)
-            keep = bars["session"] >= first
-            frames.append(bars[keep])
+            columns, ticker_actions = self._ticker_columns(ticker, sessions, window, market, regime)
+            parts.append(columns)
             actions.extend(a for a in ticker_actions if first <= a["ex_date"] <= last)
-        raw = pd.concat(frames, ignore_index=True)
+        # One frame for the whole batch: a frame per ticker cost more than the bars themselves.
+        raw = pd.DataFrame({
+            "ticker": np.repeat(np.asarray(wanted, dtype=object), [len(p["session"]) for p in parts]),
+            **{column: np.concatenate([p[column] for p in parts]) for column in _COLUMNS},
+        })
         bars = normalize_bars(raw)
         action_frame = normalize_actions(pd.DataFrame(actions)) if actions else empty_actions()
         return PriceBatch(bars=bars, actions=action_frame)
 
-    def _ticker_frames(
-        self, ticker: str, sessions: pd.DatetimeIndex, market: np.ndarray, regime: np.ndarray
-    ) -> tuple[pd.DataFrame, list[dict]]:
-        path = _ticker_path(self.seed, ticker, market, regime)
+    def _ticker_columns(
+        self, ticker: str, sessions: pd.DatetimeIndex, window: np.ndarray, market: np.ndarray,
+        regime: np.ndarray,
+    ) -> tuple[dict[str, np.ndarray], list[dict]]:
+        """One ticker's bars at the session positions `window` (minus its halted session or the
+        sessions before its listing) as column arrays, and all its corporate actions."""
         n = len(sessions)
+        events = self.events
+        keep = np.ones(len(window), dtype=bool)
+        if ticker == self._halted_ticker:
+            keep &= np.asarray(sessions[window] != pd.Timestamp(events.halted_session))
+        if ticker == self._late_ticker:
+            keep &= np.asarray(sessions[window] >= pd.Timestamp(events.listing_session))
+        at = window[keep]
+        path = _ticker_path(self.seed, ticker, market, regime, at)
         price_scale = np.ones(n)
         volume_scale = np.ones(n)
         actions: list[dict] = []
-        events = self.events
-        if ticker == validate_ticker(events.split_ticker):
+        if ticker == self._split_ticker:
             ex = pd.Timestamp(events.split_ex_date)
             after = np.asarray(sessions >= ex)
             price_scale[after] /= events.split_ratio
             volume_scale[after] *= events.split_ratio
             actions.append({"ticker": ticker, "ex_date": ex, "kind": SPLIT, "value": events.split_ratio})
-        if ticker in validate_tickers(events.dividend_tickers):
+        if ticker in self._dividend_tickers:
             indices, quarterly_yield = _dividend_schedule(self.seed, ticker, n)
             step = np.ones(n)
             running = 1.0
             for i in indices:  # each dividend is priced off the close it follows: sequential
-                previous_raw = round(path.close[i - 1] * price_scale[i - 1] * running, 2)
+                previous_raw = round(path.full_close[i - 1] * price_scale[i - 1] * running, 2)
                 amount = max(round(quarterly_yield * previous_raw, 2), 0.01)
                 step[i] = 1.0 - amount / previous_raw
                 running *= step[i]
@@ -192,16 +222,9 @@ class SampleSource:
                     {"ticker": ticker, "ex_date": sessions[i], "kind": DIVIDEND, "value": amount}
                 )
             price_scale *= np.cumprod(step)
-        keep = np.ones(n, dtype=bool)
-        if ticker == validate_ticker(events.halted_ticker):
-            keep &= np.asarray(sessions != pd.Timestamp(events.halted_session))
-        if ticker == validate_ticker(events.late_ticker):
-            keep &= np.asarray(sessions >= pd.Timestamp(events.listing_session))
-        prices = {
+        price_scale, volume_scale = price_scale[at], volume_scale[at]
+        columns = {
             column: np.maximum(np.round(getattr(path, column) * price_scale, 2), 0.01)
             for column in ("open", "high", "low", "close")
         }
-        frame = pd.DataFrame(
-            {"ticker": ticker, "session": sessions, **prices, "volume": path.volume * volume_scale}
-        )
-        return frame[keep], actions
+        return {"session": sessions.values[at], **columns, "volume": path.volume * volume_scale}, actions

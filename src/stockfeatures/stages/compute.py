@@ -10,7 +10,7 @@ import pandas as pd
 
 from stockfeatures.features import compute_features
 from stockfeatures.features.spec import MAX_LOOKBACK
-from stockfeatures.prices.adjust import adjust_bars, latest_versions
+from stockfeatures.prices.adjust import adjust_bars
 from stockfeatures.progress import Progress, or_silent
 from stockfeatures.storage.warehouse import Warehouse
 from stockfeatures.trading_calendar import calendar
@@ -18,6 +18,8 @@ from stockfeatures.trading_calendar import calendar
 NEW_YORK = "America/New_York"
 # Feature rows computed and validated at once (compute_windows; bench_scale.py shows the peak).
 ROWS_PER_WINDOW = 1_000_000
+# Tickers whose bars are read and adjusted at once (_adjusted_history).
+TICKERS_PER_READ = 2_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,29 @@ def history_start(start: date | pd.Timestamp) -> pd.Timestamp:
     return cal.sessions[position]
 
 
+def _adjusted_history(warehouse: Warehouse, start: date | None, end: date | None,
+                      tickers_per_read: int = TICKERS_PER_READ) -> pd.DataFrame:
+    """Adjusted latest-known bars for [start, end] with MAX_LOOKBACK sessions of history.
+
+    Read and adjusted `tickers_per_read` tickers at a time (adjustment is per ticker, so the
+    rows are the same as from one read), because a read's transient buffers are ~3x the
+    frame it returns: at 10,000 tickers the daily update's 2.6 M-bar lookback window peaked
+    at 1.1 GB in one read. adjust_bars keeps the latest version of each bar itself.
+    """
+    read_from = history_start(start) if start else None
+    tickers, actions = sorted(warehouse.tickers()), warehouse.read_actions()
+    parts = []
+    for first in range(0, len(tickers), tickers_per_read):
+        bars = warehouse.read_bars(tickers=tickers[first:first + tickers_per_read],
+                                   start=read_from, end=end)
+        if len(bars):
+            parts.append(adjust_bars(bars, actions))
+    if not parts:
+        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
+    # Tickers are read in sorted order, so the parts stay in (ticker, session) order.
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
 def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None = None,
                        end: date | None = None) -> pd.DataFrame:
     """Feature rows for sessions in [start, end] from the latest known bars, NOT written.
@@ -59,11 +84,7 @@ def compute_candidates(warehouse: Warehouse, benchmark: str, start: date | None 
     """
     from stockfeatures.validation.prepare import HISTORY_LENGTH, history_lengths
 
-    read_from = history_start(start) if start else None
-    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
-    if bars.empty:
-        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
-    features = compute_features(adjust_bars(bars, warehouse.read_actions()), benchmark=benchmark)
+    features = compute_features(_adjusted_history(warehouse, start, end), benchmark=benchmark)
     features[HISTORY_LENGTH] = history_lengths(features).to_numpy()
     if start is not None:
         sessions = features["event_timestamp"].dt.tz_convert(NEW_YORK).dt.date
@@ -80,11 +101,7 @@ def gate_stored_features(warehouse: Warehouse, benchmark: str, start: date | Non
     with their reason for the quarantine)."""
     from stockfeatures.validation.feature_passes import gate_feature_passes
 
-    read_from = history_start(start) if start else None
-    bars = latest_versions(warehouse.read_bars(start=read_from, end=end))
-    if bars.empty:
-        raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
-    return gate_feature_passes(adjust_bars(bars, warehouse.read_actions()), benchmark, start)
+    return gate_feature_passes(_adjusted_history(warehouse, start, end), benchmark, start)
 
 
 def compute_windows(warehouse: Warehouse, start: date | None = None, end: date | None = None,

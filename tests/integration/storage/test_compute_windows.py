@@ -57,3 +57,19 @@ def test_nothing_stored_gives_no_window_and_compute_says_so(warehouse):
     assert compute.compute_windows(warehouse) == []
     with pytest.raises(LookupError, match="no price bars stored"):
         compute.compute(warehouse, "SPY")
+
+
+def test_bars_read_a_few_tickers_at_a_time_give_the_gate_the_rows_of_one_read(warehouse):
+    """The compute stage reads and adjusts the lookback window in ticker batches to bound
+    memory; the gate must see exactly the rows one read gives (the split and the dividends
+    of the sample source included), bit for bit and in order."""
+    from stockfeatures.prices.adjust import adjust_bars
+
+    tickers = ["AAPL", "MSFT", "NVDA", "KO", "XOM", "SPY"]  # NVDA splits on 2021-07-20
+    ingest.ingest(SampleSource(tickers=tickers), warehouse, tickers, "2020-06-01", "2021-12-31",
+                  known_at=pd.Timestamp("2022-01-03", tz="UTC"))
+    start = pd.Timestamp("2021-08-02").date()
+    one_read = adjust_bars(warehouse.read_bars(start=compute.history_start(start)),
+                           warehouse.read_actions())
+    batched = compute._adjusted_history(warehouse, start, None, tickers_per_read=2)
+    pd.testing.assert_frame_equal(batched, one_read, check_exact=True)

@@ -75,6 +75,16 @@ def test_an_incremental_fetch_continues_the_backfill_exactly():
     pd.testing.assert_frame_equal(overlap, tail)
 
 
+@pytest.mark.parametrize("session", ["2021-07-19", "2021-07-20", "2021-11-10", "2022-03-08",
+                                     "2022-03-09", "2022-03-10", "2022-06-30"])
+def test_a_one_session_fetch_gives_the_backfills_bars_bit_for_bit(batch, session):
+    """The daily update fetches one session: it computes only that session's bars, so they
+    must equal the backfill's (around the split, the listing and the halt included)."""
+    one = SampleSource().fetch(None, session, session).bars
+    stored = batch.bars[batch.bars["session"] == pd.Timestamp(session)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, stored, check_exact=True)
+
+
 def test_a_tickers_bars_do_not_depend_on_the_rest_of_the_universe(batch):
     alone = SampleSource(tickers=["aapl", "ZZZZ"]).fetch(["AAPL"], START, END).bars
     pd.testing.assert_frame_equal(alone, batch.bars[batch.bars["ticker"] == "AAPL"].reset_index(drop=True))
