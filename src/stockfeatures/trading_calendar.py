@@ -76,7 +76,9 @@ def session_close(sessions) -> pd.DatetimeIndex:
             raise NotASession(outside)
         shown = ", ".join(str(d.date()) for d in missing[:5])
         raise NotASession(f"not {EXCHANGE} sessions: {shown}" + (" ..." if len(missing) > 5 else ""))
-    return pd.DatetimeIndex(closes.reindex(index).to_numpy(), tz="UTC")
+    # Through the tz-aware array, not .to_numpy(): that builds one Timestamp object per row
+    # (7 s of the raw gate's 12 on a million bars).
+    return pd.DatetimeIndex(closes.reindex(index).array, name=None).tz_convert("UTC").as_unit("ns")
 
 
 def is_session(sessions) -> pd.Series:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from stockfeatures.validation import feature_suite, gx_runtime, suites
 from stockfeatures.validation.errors import ExpectationOutcome, ValidationFailed
-from stockfeatures.validation.prepare import HELPER_COLUMNS, prepare_features
+from stockfeatures.validation.prepare import HELPER_COLUMNS, positional, prepare_features
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,13 @@ def _split(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame,
     """Row by row: a row is rejected for its own failures only (raw bars withhold what follows
     a bad bar in validation.raw_gate)."""
     failures = tuple(o for o in outcomes if not o.success)
-    frame = original.reset_index(drop=True)
+    frame = positional(original)  # callers pass a frame of their own (a copy), see gate_rows
+    if not failures:  # the usual case: no row to take out, so no second copy of the batch
+        return GateResult(
+            suite=suite_name, accepted=frame, rejected=frame.iloc[:0].assign(reason=pd.Series(dtype=object)),
+            outcomes=tuple(outcomes), checked=len(frame), seconds=time.perf_counter() - started,
+            failures=failures,
+        )
     reasons = _row_reasons(frame, failures)
     rejected_mask = np.zeros(len(frame), dtype=bool)
     rejected_mask[reasons.index.to_numpy(dtype=int)] = True
@@ -142,8 +148,8 @@ def gate_rows(suite_name: str, original: pd.DataFrame, prepared: pd.DataFrame, s
               document: dict | None = None) -> GateResult:
     """Row-by-row gate for any suite: `prepared` is `original` plus the helper columns its
     expectations read (same rows, same order); accepted/rejected rows come from `original`."""
-    return _run(suite_name, original.reset_index(drop=True), prepared.reset_index(drop=True),
-                started, document)
+    # `original` is copied: the accepted rows must not share memory with the caller's frame.
+    return _run(suite_name, original.reset_index(drop=True), positional(prepared), started, document)
 
 
 def _without_helpers(frame: pd.DataFrame) -> pd.DataFrame:

@@ -113,3 +113,13 @@ def test_a_failing_feature_row_is_rejected_alone():
     result = gate_features(rows)
     assert list(result.rejected.index) == [250]
     assert len(result.accepted) == len(rows) - 1
+
+
+def test_a_missing_feature_column_rejects_the_whole_batch():
+    # GX 1.x reports a metric that raised under its metric id, not at the top level of
+    # exception_info; the gate must still see the crash and condemn every row.
+    rows = feature_rows().drop(columns=["ret_5d"])
+    result = gate_features(rows)
+    assert not result.passed
+    assert len(result.rejected) == len(rows) and result.accepted.empty
+    assert result.rejected["reason"].str.contains("ret_5d outside its valid range", regex=False).all()
