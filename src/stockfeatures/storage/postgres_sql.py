@@ -34,12 +34,6 @@ def create_incoming(schema: TableSchema) -> sql.Composed:
     )
 
 
-def copy_incoming(schema: TableSchema) -> sql.Composed:
-    return sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(INCOMING), _ids(schema.columns)
-    )
-
-
 def insert_new_versions(schema: TableSchema) -> sql.Composed:
     return sql.SQL("{}\nINSERT INTO {} ({})\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {})").format(
         *_new_versions_parts(schema))

@@ -1,9 +1,11 @@
 """The prod offline store: bitemporal tables in PostgreSQL (TimescaleDB when present).
 
-Frames move as CSV through COPY in both directions, written and parsed by Arrow in C++, so no
-per-row Python work happens on bulk paths and floats round-trip exactly (shortest repr both
-ways, PostgreSQL's default extra_float_digits=1). A write is COPY into a temp table plus one INSERT
-... SELECT inside one transaction: a failure rolls the whole batch back.
+Writes go in as binary COPY built in numpy (binary_rows.py: the bytes of every double, exact);
+reads come out as CSV parsed by Arrow in C++ (shortest repr, PostgreSQL's default
+extra_float_digits=1), so floats round-trip exactly and no per-row Python work happens on bulk
+paths. A write is COPY into a temp table plus one INSERT ... SELECT (the version rules), or,
+when no row of the batch has a stored version of its fact, COPY straight into the table; either
+way inside one transaction, so a failure rolls the whole batch back.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
-from stockfeatures.storage import postgres_sql
+from stockfeatures.storage import binary_rows, postgres_sql
 from stockfeatures.storage.canonical import QUARANTINE_COLUMNS, canonical, quarantine_records
 from stockfeatures.storage.errors import WriteFailed
 from stockfeatures.storage.migrate import MigrationReport, migrate
@@ -32,21 +34,6 @@ from stockfeatures.storage.warehouse import VersionedTables, WriteResult
 def _to_csv(frame: pd.DataFrame) -> bytes:
     """Small frames (quarantine): pandas' writer, which also quotes JSON payloads."""
     return frame.to_csv(index=False, header=False, na_rep="").encode()
-
-
-def _rows_to_csv(rows: pd.DataFrame, schema: TableSchema) -> bytes:
-    """Bulk rows: Arrow's C++ CSV writer, about 5x faster than DataFrame.to_csv here.
-
-    It prints doubles in shortest round-trip form, missing values (NaN/None) as an unquoted
-    empty field, which COPY reads as NULL; timestamps end in Z, which PostgreSQL accepts.
-    """
-    table = pa.Table.from_pandas(rows, preserve_index=False)
-    for column in schema.dates:
-        position = table.schema.get_field_index(column)
-        table = table.set_column(position, column, table[column].cast(pa.date32()))
-    buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-    return buffer.getvalue()
 
 
 def _arrow_type(column: str, schema: TableSchema) -> pa.DataType:
@@ -112,11 +99,14 @@ class PostgresWarehouse(VersionedTables):
             return WriteResult(0, len(frame))
         try:
             with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.execute(postgres_sql.create_incoming(schema))
-                with cur.copy(postgres_sql.copy_incoming(schema)) as copy:
-                    copy.write(_rows_to_csv(rows, schema))
-                cur.execute(postgres_sql.insert_new_versions(schema))
-                inserted = cur.rowcount
+                if binary_rows.only_new_facts(cur, rows, schema):
+                    binary_rows.copy_rows(cur, schema.name, rows, schema)
+                    inserted = len(rows)
+                else:
+                    cur.execute(postgres_sql.create_incoming(schema))
+                    binary_rows.copy_rows(cur, postgres_sql.INCOMING, rows, schema)
+                    cur.execute(postgres_sql.insert_new_versions(schema))
+                    inserted = cur.rowcount
         except psycopg.Error as exc:
             raise WriteFailed(
                 f"{schema.name}: batch of {len(rows)} rows rolled back, nothing written: {exc}"
@@ -130,8 +120,7 @@ class PostgresWarehouse(VersionedTables):
         buffer = io.BytesIO()
         with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(postgres_sql.create_incoming(schema))
-            with cur.copy(postgres_sql.copy_incoming(schema)) as copy:
-                copy.write(_rows_to_csv(rows, schema))
+            binary_rows.copy_rows(cur, postgres_sql.INCOMING, rows, schema)
             with cur.copy(postgres_sql.select_new_versions(schema)) as copy:
                 for block in copy:
                     buffer.write(block)
