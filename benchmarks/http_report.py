@@ -18,6 +18,10 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
+def _unsent(m: dict) -> str:
+    return f" (+{m['unsent']} unsent)" if m.get("unsent") else ""
+
+
 def render(r: dict) -> str:
     o = r["outages"]
     lines = [
@@ -42,6 +46,10 @@ def render(r: dict) -> str:
         " meets from many clients); the burst rows are kept as the harsher, lockstep case.",
         f"Data: sample set ending at the latest completed XNYS session ({r['newest_session']}),"
         " warmed into Redis; 'stale (miss path)': a ticker whose online value is a week old.", "",
+        "'unsent' (spread rows): requests offered but not answered, mostly ticks hey skipped"
+        " while that connection's previous request was still open (the rate it held, not failures:"
+        " hey's CSV lists answered requests only). Spread rows cost more server CPU per request"
+        " than burst rows, likely because each arrival wakes the worker on its own instead of ~10 per wake-up.", "",
         f"Rows at {SINGLE_RATE} rps use one connection: no request waits behind another, so they show"
         " the service time; 'server CPU' is the server processes' CPU time per answered request.", "",
         "| server | target rps | achieved rps | p50 ms | p99 ms | max ms | errors | server CPU ms/request"
@@ -56,7 +64,7 @@ def render(r: dict) -> str:
             m, target = run[key], key.replace("spread_", "") + (" spread" if "spread" in key else "")
             lines.append(
                 f"| {run['server']} | {target} | {m['rps']:.0f} | {_ms(m['p50_ms'])} | {_ms(m['p99_ms'])} "
-                f"| {_ms(m['max_ms'])} | {m['errors']} | {m['cpu_ms_per_request']:.2f} "
+                f"| {_ms(m['max_ms'])} | {m['errors']}{_unsent(m)} | {m['cpu_ms_per_request']:.2f} "
                 f"| {rss['largest_mb']:.0f} MB / {rss['total_mb']:.0f} MB |")
     down, both = o["redis_down_500"], o["both_down_cold_ticker"]
     lines += [
@@ -93,7 +101,8 @@ def goals(r: dict) -> list[str]:
         label = " (spread arrivals: judged here)" if shape else " (hey bursts)"
         rows += [
             (f"1000 rps, 0 errors, p99 <= 5 ms{label}", f"{at1['rps']:.0f} rps, p99 {_ms(at1['p99_ms'])} ms,"
-             f" {at1['errors']} errors", at1["errors"] == 0 and (at1["p99_ms"] or 1e9) <= 5),
+             f" {at1['errors']} errors{_unsent(at1)}",
+             at1["errors"] == 0 and not at1.get("unsent") and (at1["p99_ms"] or 1e9) <= 5),
             (f"2000 rps held, p99 <= 8 ms{label}", f"{at2['rps']:.0f} rps, p99 {_ms(at2['p99_ms'])} ms",
              at2["rps"] >= 1900 and (at2["p99_ms"] or 1e9) <= 8),
         ]

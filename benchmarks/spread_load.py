@@ -6,8 +6,10 @@ connection is its own `hey -c 1 -q <rate>` process, and the processes start peri
 (period = 1/rate), so the same 20 connections at the same rate send one request every
 1 ms (1000 rps) or 0.5 ms (2000 rps): the arrival shape of many independent clients.
 Each process writes every answered request to CSV (`-o csv`); the percentiles are over all
-of them. hey's CSV lists answered requests only, so a request that got no answer shows as
-the shortfall against the requests offered (rate x seconds per process), counted as errors.
+of them. hey's CSV lists answered requests only, and hey skips a tick while its connection's
+request is still open (Go's time.Tick drops ticks for a slow receiver), so the shortfall
+against the requests offered (rate x seconds per process) is reported apart as "unsent":
+requests not sent on time or not answered. "errors" counts answers other than 200.
 
 Why not autocannon -R: its rate limit refills once per second, so each second starts
 with a burst of the whole second's quota (lib/httpClient.js, reqsMadeThisSecond).
@@ -59,4 +61,4 @@ def hey_spread(url: str, seconds: int, connections: int, per_connection: int, bo
     non_200 = sum(n for code, n in statuses.items() if code != 200)
     return {"rps": answered / seconds, "p50_ms": _percentile(latencies, 50),
             "p99_ms": _percentile(latencies, 99), "max_ms": latencies[-1] if latencies else None,
-            "errors": non_200 + shortfall, "statuses": statuses}
+            "errors": non_200, "unsent": shortfall, "statuses": statuses}
