@@ -1,7 +1,9 @@
 """HTTP benchmark at fixed request rates: our server vs `feast serve`, same data, one run.
 
-Open-loop load with `hey -z <s>s -q <per-connection rate> -c <connections>` (apt package
-`hey`) against POST /get-online-features on:
+Fixed-rate load with `hey -z <s>s -q <per-connection rate> -c <connections>` (apt package
+`hey`; its connections fire in lockstep: bursts) and the same connections and rates spread
+evenly in time (benchmarks/spread_load.py: one hey process per connection, staggered)
+against POST /get-online-features on:
   - stockfeatures (infra/serve.sh, 2 granian workers, no recycling): 1 ticker x momentum_v1
     (2 feature views) fresh (hit), the same for a stale ticker (miss path), and 1 ticker x
     7 features of one view (returns_daily)
@@ -43,6 +45,7 @@ import contextlib
 
 from bench_online import REPO, RESULTS, build_bench_stack  # noqa: E402
 from http_report import FLOOR, RATES, SINGLE_RATE, render  # noqa: E402
+from spread_load import hey_spread  # noqa: E402
 
 from tests.integration.serving.conftest import PgCluster, RedisProcess  # noqa: E402
 
@@ -146,6 +149,12 @@ class Server:
             served = max(sum(measured["statuses"].values()), 1)
             measured["cpu_ms_per_request"] = (tree_cpu_s(self.process.pid) - before) / served * 1e3
             result[str(target)] = measured
+        for target, (connections, per_connection) in RATES.items():
+            before = tree_cpu_s(self.process.pid)
+            measured = hey_spread(self.url, seconds, connections, per_connection, body)
+            served = max(sum(measured["statuses"].values()), 1)
+            measured["cpu_ms_per_request"] = (tree_cpu_s(self.process.pid) - before) / served * 1e3
+            result[f"spread_{target}"] = measured
         result["rss"] = tree_rss_mb(self.process.pid)
         return result
 

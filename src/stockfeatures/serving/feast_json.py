@@ -26,6 +26,7 @@ from stockfeatures.serving.response import (
 )
 
 EPOCH = "1970-01-01T00:00:00Z"
+_INF = float("inf")
 ENTITY = "ticker"
 
 
@@ -102,12 +103,24 @@ def render(response: FeatureResponse, plan: ReadPlan, request: OnlineRequest,
         "statuses": ["PRESENT"] * len(tickers),
         "event_timestamps": [EPOCH] * len(tickers),
     }]
+    # A 500-ticker answer has 7,000 cells: per-cell function calls were most of its time.
+    # When every ticker is fresh (the common case) a cell's status depends on its value
+    # alone; finite floats and None pass through json_float unchanged; each distinct event
+    # time is spelled once per answer. Same output as _status / json_float / rfc3339.
+    all_present = all(item.status in (FRESH, HISTORICAL) for item in rows)
     for name in plan.feature_names:
         cells = [item.values[name] for item in rows]
+        raw = [c.value for c in cells]
+        if all_present:
+            statuses = ["NULL_VALUE" if v is None else "PRESENT" for v in raw]
+        else:
+            statuses = [_status(item.status, v) for item, v in zip(rows, raw, strict=True)]
+        times = [c.event_time_s for c in cells]
+        spelled = {stamp: rfc3339(stamp) or EPOCH for stamp in set(times)}
         column = {
-            "values": [json_float(c.value) for c in cells],
-            "statuses": [_status(item.status, c.value) for item, c in zip(rows, cells, strict=True)],
-            "event_timestamps": [rfc3339(c.event_time_s) or EPOCH for c in cells],
+            "values": [v if v is None or -_INF < v < _INF else json_float(v) for v in raw],
+            "statuses": statuses,
+            "event_timestamps": [spelled[stamp] for stamp in times],
         }
         if request.include_sources:
             column["sources"] = [c.source for c in cells]

@@ -13,6 +13,7 @@ trip per master and never needs keys of different tickers to share a slot.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -46,9 +47,21 @@ def _number(value: ValueProto) -> float | None:
     return float(getattr(value, kind))
 
 
+# A Feast Value holding only double_val (field 5, wire type 64-bit) is these 9 bytes: the
+# tag, then the IEEE double little-endian. Nearly every stored feature is one; reading it
+# with struct gives the same float as protobuf (same bits, NaN included) at a fraction of
+# the cost: a 500-ticker read decodes 7,000 values, which protobuf parsed in about 4 ms.
+_DOUBLE_TAG = (5 << 3) | 1
+_DOUBLE = struct.Struct("<d")
+# Daily event timestamps repeat across every ticker of a session: parse each once.
+_TIMES: dict[bytes, float] = {}
+
+
 def _decode_value(raw: bytes | None) -> float | None:
     if not raw:
         return None
+    if len(raw) == 9 and raw[0] == _DOUBLE_TAG:
+        return _DOUBLE.unpack_from(raw, 1)[0]
     value = ValueProto()
     value.ParseFromString(raw)
     return _number(value)
@@ -57,9 +70,15 @@ def _decode_value(raw: bytes | None) -> float | None:
 def _decode_time(raw: bytes | None) -> float | None:
     if not raw:
         return None
-    stamp = Timestamp()
-    stamp.ParseFromString(raw)
-    return stamp.seconds + stamp.nanos / 1e9
+    seconds = _TIMES.get(raw)
+    if seconds is None:
+        stamp = Timestamp()
+        stamp.ParseFromString(raw)
+        seconds = stamp.seconds + stamp.nanos / 1e9
+        if len(_TIMES) > 100_000:
+            _TIMES.clear()
+        _TIMES[raw] = seconds
+    return seconds
 
 
 class RedisReader:
