@@ -83,15 +83,22 @@ def cluster() -> Iterator[Cluster]:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+def _writes_prices(query: str) -> bool:
+    """The store's write of bars: a COPY straight into prices (first versions) or the
+    version-checked INSERT ... SELECT from its staging table."""
+    text = query.upper()
+    return "PRICES" in text and (text.lstrip().startswith("COPY") or "INSERT" in text)
+
+
 def _kill_during_insert(cluster: Cluster, holder: psycopg.Connection, events: dict) -> None:
-    """Wait for the flow's INSERT to block on our lock, then crash and restart the server."""
+    """Wait for the flow's write to block on our lock, then crash and restart the server."""
     deadline = time.monotonic() + 60
     with psycopg.connect(cluster.dsn, autocommit=True) as watcher:
         while time.monotonic() < deadline:
             activity = watcher.execute(
                 "SELECT wait_event_type, query FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
             ).fetchall()
-            if any(kind == "Lock" and "fresh" in query for kind, query in activity):
+            if any(kind == "Lock" and _writes_prices(query) for kind, query in activity):
                 break
             time.sleep(0.05)
         else:
