@@ -136,7 +136,8 @@ class FastPostgreSQLRetrievalJob(PostgreSQLRetrievalJob):
                 source_stream(join, upload, plan.filter_by_created_timestamp)
                 for join in merge_shared_reads(plan.joins)
             ]
-            if not all(mergeable(cur, stream, upload) for stream in streams):
+            # A view without entity keys (Feast's entityless views) has no keys to merge on.
+            if not all(stream.entity_keys and mergeable(cur, stream, upload) for stream in streams):
                 return None
             if method == "auto":
                 reach = sum(estimated_rows(cur, stream.query) for stream in streams)
