@@ -43,6 +43,7 @@ DAILY_TABLE = "pit_features_daily"
 QUOTES_TABLE = "pit_quotes"
 VENUE_TABLE = "pit_venue_quotes"
 UNINDEXED_TABLE = "pit_unindexed_quotes"
+MARKET_TABLE = "pit_market"
 
 DDL = f"""
 CREATE TABLE {DAILY_TABLE} (
@@ -66,6 +67,10 @@ CREATE TABLE {VENUE_TABLE} (
     PRIMARY KEY (ticker, venue, event_timestamp)
 );
 CREATE TABLE {UNINDEXED_TABLE} (ticker text, event_timestamp timestamptz, "{QUOTE_FEATURE}" double precision);
+CREATE TABLE {MARKET_TABLE} (
+    event_timestamp timestamptz PRIMARY KEY,
+    market_return double precision
+);
 """
 
 ticker = Entity(name="ticker", join_keys=["ticker"], value_type=ValueType.STRING)
@@ -133,6 +138,16 @@ unindexed_view = FeatureView(
         name="pit_unindexed_source", table=UNINDEXED_TABLE, timestamp_field="event_timestamp"
     ),
 )
+# No entity: one market-wide value per time (Feast joins it on time alone).
+market_view = FeatureView(
+    name="pit_market",
+    entities=[],
+    ttl=timedelta(days=2),
+    schema=[Field(name="market_return", dtype=Float64)],
+    source=PostgreSQLSource(
+        name="pit_market_source", table=MARKET_TABLE, timestamp_field="event_timestamp"
+    ),
+)
 scale = RequestSource(name="pit_scale", schema=[Field(name="scale", dtype=Float64)])
 
 
@@ -155,7 +170,7 @@ both_views_service = FeatureService(name="pit_both", features=[returns_view, ris
 
 DEFINITIONS = [
     ticker, venue, returns_view, risk_view, quotes_view, mapped_view, venue_view, unindexed_view,
-    scaled_returns, symbol_service, both_views_service,
+    market_view, scaled_returns, symbol_service, both_views_service,
 ]
 
 

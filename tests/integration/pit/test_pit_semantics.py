@@ -13,6 +13,7 @@ import pytest
 from tests.integration.pit.feast_repo import (
     DAILY_FEATURES,
     DAILY_TABLE,
+    MARKET_TABLE,
     QUOTE_FEATURE,
     QUOTES_TABLE,
     RETURNS,
@@ -178,6 +179,27 @@ def test_feature_service_with_alias_and_join_key_map_matches_stock(fast_store, p
         column = f"risk_by_symbol__{RISK[0]}" if full else RISK[0]
         assert values(fast, column) == [2.0, 1.0]
         pd.testing.assert_frame_equal(fast, stock.set_index("symbol").loc[["BBB", "AAA"]].reset_index())
+
+
+def test_a_view_without_entities_is_joined_on_time_alone_beside_a_keyed_view(fast_store, pit_repo):
+    """Feast's entityless views (no join keys) next to a ticker view, on both plans: the
+    merge plan has no keys to merge such a view on and must still answer (Feast's universal
+    historical-retrieval suite once failed here on a shape mismatch)."""
+    pit_repo.replace_rows(DAILY_TABLE, daily([("AAA", FIRST_CLOSE, FIRST_CLOSE, 1.0),
+                                              ("BBB", FIRST_CLOSE, FIRST_CLOSE, 2.0)]))
+    closes = [FIRST_CLOSE, FIRST_CLOSE + pd.Timedelta(days=1)]
+    pit_repo.replace_rows(MARKET_TABLE, pd.DataFrame({"event_timestamp": closes,
+                                                      "market_return": [0.01, -0.02]}))
+    entity = entities([("AAA", FIRST_CLOSE - SECOND), ("AAA", FIRST_CLOSE + SECOND),
+                       ("BBB", closes[1]), ("BBB", closes[1] + pd.Timedelta(days=3))])
+    refs = [REF, "pit_market:market_return"]
+    fast = ask(fast_store, entity, refs)
+    stock = ask(pit_repo.stock, entity, refs)
+    assert values(fast, "market_return") == [None, 0.01, -0.02, None]  # ttl 2 days
+    assert values(fast) == [None, 1.0, 2.0, None]
+    order = ["ticker", "event_timestamp"]
+    pd.testing.assert_frame_equal(fast.sort_values(order).reset_index(drop=True),
+                                  stock[fast.columns].sort_values(order).reset_index(drop=True))
 
 
 def test_on_demand_feature_view_is_computed_on_the_fast_result(fast_store, pit_repo):
