@@ -15,24 +15,47 @@ from stockfeatures.storage.tables import EVENT, TableSchema
 QUARANTINE_COLUMNS = ("stage", "ticker", EVENT, "reason", "payload")
 
 
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+
+
 def _utc(series: pd.Series) -> pd.Series:
+    if series.dtype == _UTC_NS:
+        return series
     stamps = pd.to_datetime(series, utc=True, format="ISO8601")
     return stamps.astype("datetime64[ns, UTC]")
 
 
+def _date(series: pd.Series) -> pd.Series:
+    if series.dtype == "datetime64[ns]":
+        return series
+    return pd.to_datetime(series).astype("datetime64[ns]")
+
+
+def _float(series: pd.Series) -> pd.Series:
+    if series.dtype == "float64":
+        return series
+    return pd.to_numeric(series).astype("float64")
+
+
 def canonical(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
-    """Columns in table order with contract dtypes; missing (new) feature columns become NaN."""
-    out = frame.reindex(columns=list(schema.columns)).reset_index(drop=True)
+    """Columns in table order with contract dtypes; missing (new) feature columns become NaN.
+
+    Columns already in their contract dtype are kept as they are; the frame is built once
+    from the converted columns (a push reads back one row, a backtest millions)."""
+    frame = frame.reset_index(drop=True)
+    columns: dict[str, pd.Series] = {}
     for column in schema.columns:
+        series = frame[column] if column in frame.columns else pd.Series(
+            float("nan"), index=frame.index, dtype="float64")
         if column in schema.timestamps:
-            out[column] = _utc(out[column])
+            columns[column] = _utc(series)
         elif column in schema.dates:
-            out[column] = pd.to_datetime(out[column]).astype("datetime64[ns]")
+            columns[column] = _date(series)
         elif column in schema.texts:
-            out[column] = out[column].astype("object").where(out[column].notna(), None)
+            columns[column] = series.astype("object").where(series.notna(), None)
         else:
-            out[column] = pd.to_numeric(out[column]).astype("float64")
-    return out
+            columns[column] = _float(series)
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def quarantine_records(stage: str, rows: pd.DataFrame, reason: str | pd.Series) -> pd.DataFrame:

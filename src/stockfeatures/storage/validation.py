@@ -36,7 +36,19 @@ def _utc_column(frame: pd.DataFrame, column: str, problems: list[str]) -> pd.Ser
         return None
     if series.isna().any():
         problems.append(f"{column} is missing in {_rows(series.isna())}")
-    return series.dt.tz_convert("UTC").dt.floor("us").astype("datetime64[ns, UTC]")
+    return _floor_us_utc(series)
+
+
+def _floor_us_utc(series: pd.Series) -> pd.Series:
+    """The instants in UTC at nanosecond resolution, floored to the microsecond.
+
+    On the int64 nanoseconds: the same instants as `.dt.tz_convert("UTC").dt.floor("us")`,
+    without the per-call overhead of the accessor (a push validates one row at a time)."""
+    stamps = series.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    nanos = stamps.to_numpy(dtype="datetime64[ns]").view("int64")
+    missing = stamps.isna().to_numpy()
+    floored = np.where(missing, nanos, nanos - np.mod(nanos, 1_000))
+    return pd.Series(pd.DatetimeIndex(floored.view("datetime64[ns]"), tz="UTC"), index=series.index)
 
 
 def _date_column(frame: pd.DataFrame, column: str, problems: list[str]) -> pd.Series | None:
@@ -58,8 +70,11 @@ def _date_column(frame: pd.DataFrame, column: str, problems: list[str]) -> pd.Se
 
 
 def _float_column(frame: pd.DataFrame, column: str, problems: list[str]) -> pd.Series | None:
+    series = frame[column]
+    if series.dtype == np.float64:
+        return series
     try:
-        return pd.to_numeric(frame[column], errors="raise").astype("float64")
+        return pd.to_numeric(series, errors="raise").astype("float64")
     except (ValueError, TypeError) as exc:
         problems.append(f"{column} must be numeric ({exc})")
         return None
@@ -99,6 +114,8 @@ def _check_bar_ends(out: pd.DataFrame, problems: list[str]) -> None:
 
 def _check_duplicates(out: pd.DataFrame, schema: TableSchema, problems: list[str]) -> pd.DataFrame:
     """Identical repeats are harmless and dropped; two values for one version are ambiguous."""
+    if len(out) < 2 or not out.duplicated(subset=list(schema.version_key)).any():
+        return out  # no version appears twice: nothing to drop, nothing ambiguous
     out = out.drop_duplicates(subset=list(schema.version_key) + list(schema.values))
     clash = out.duplicated(subset=list(schema.version_key), keep=False)
     if clash.any():
@@ -117,18 +134,20 @@ def validated(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         raise InvalidFrame(schema.name, [f"missing columns {missing}"])
     frame = frame.reset_index(drop=True)
     problems: list[str] = []
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series | None] = {}
     for column in schema.columns:
         if column not in frame.columns:
-            out[column] = pd.Series(None, index=frame.index, dtype="object")
+            columns[column] = pd.Series(None, index=frame.index, dtype="object")
         elif column in schema.timestamps:
-            out[column] = _utc_column(frame, column, problems)
+            columns[column] = _utc_column(frame, column, problems)
         elif column in schema.dates:
-            out[column] = _date_column(frame, column, problems)
+            columns[column] = _date_column(frame, column, problems)
         elif column in schema.texts:
-            out[column] = frame[column].astype("object").where(frame[column].notna(), None)
+            columns[column] = frame[column].astype("object").where(frame[column].notna(), None)
         else:
-            out[column] = _float_column(frame, column, problems)
+            columns[column] = _float_column(frame, column, problems)
+    # One construction (it copies), not one insertion per column: a push validates one row.
+    out = pd.DataFrame(columns, index=frame.index)
     _check_tickers(frame["ticker"], problems)
     if "kind" in schema.columns:
         bad_kind = ~frame["kind"].isin(ACTION_KINDS)
