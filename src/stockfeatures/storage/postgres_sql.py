@@ -35,15 +35,41 @@ def create_incoming(schema: TableSchema) -> sql.Composed:
 
 
 def insert_new_versions(schema: TableSchema) -> sql.Composed:
-    return sql.SQL("{}\nINSERT INTO {} ({})\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {})").format(
+    return sql.SQL("WITH {}\nINSERT INTO {} ({})\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {})").format(
         *_new_versions_parts(schema))
 
 
 def select_new_versions(schema: TableSchema) -> sql.Composed:
     """The rows insert_new_versions would insert, as CSV on STDOUT (nothing is written)."""
-    return sql.SQL("COPY ({}\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {}) "
+    return sql.SQL("COPY (WITH {}\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {}) "
                    "ORDER BY {}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
         *_new_versions_parts(schema, insert=False), _ids((*schema.key, CREATED)))
+
+
+def sql_type(column: str, schema: TableSchema) -> str:
+    """The column's PostgreSQL type, as the migrations create it."""
+    if column in schema.timestamps:
+        return "timestamptz"
+    if column in schema.dates:
+        return "date"
+    if column in schema.texts:
+        return "text"
+    return "float8"
+
+
+def select_new_version_keys(schema: TableSchema) -> sql.Composed:
+    """The version keys of the rows insert_new_versions would insert, for rows passed as one
+    array per column (positional parameters in schema.columns order), in one statement.
+
+    For small batches (a push): no temporary table to create, fill and drop, the statement is
+    prepared once per connection, and only the keys come back."""
+    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(sql_type(c, schema)))
+                                for c in schema.columns)
+    incoming = sql.SQL("WITH {} AS (SELECT * FROM unnest({}) AS u({})),").format(
+        sql.Identifier(INCOMING), arrays, _ids(schema.columns))
+    with_clause, _, changed = _new_versions_parts(schema, insert=False)
+    return sql.SQL("{}\n{}\nSELECT {} FROM compared WHERE is_new AND (position = 1 OR {})").format(
+        incoming, with_clause, _ids(schema.version_key), changed)
 
 
 def _new_versions_parts(schema: TableSchema, insert: bool = True) -> tuple:
@@ -58,7 +84,7 @@ def _new_versions_parts(schema: TableSchema, insert: bool = True) -> tuple:
     )
     with_clause = sql.SQL(
         """
-        WITH fresh AS (
+        fresh AS (
             SELECT {cols_i} FROM {incoming} AS i
             WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE {same_version})
         ), timeline AS (

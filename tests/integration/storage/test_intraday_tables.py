@@ -109,3 +109,32 @@ def test_retention_deletes_only_bars_older_than_the_cutoff(store):
     assert len(store.read_intraday_features()) == 4  # features are not raw bars: kept
     with pytest.raises(ValueError, match="timezone-aware"):
         store.delete_intraday_bars_before(pd.Timestamp("2025-06-01"))
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_push_sized_batch_finds_the_same_unknown_rows_as_the_copy_path(store, monkeypatch):
+    """Batches up to SMALL_BATCH_ROWS are checked in one statement over arrays; the answer
+    must be the COPY path's, row for row, including NaN (stored as NULL) and revisions."""
+    from stockfeatures.storage import postgres_warehouse
+
+    stored = make_intraday_features(tickers=("AAA", "BBB", "CCC"), count=4)
+    stored.loc[[0, 5], "ret_30m"] = float("nan")
+    store.write_intraday_features(stored)
+    later = stored["created_timestamp"] + pd.Timedelta(minutes=2)
+    incoming = pd.concat([
+        stored.assign(created_timestamp=later),                          # same values again
+        make_intraday_features(tickers=("AAA", "DDD"), count=6).iloc[4:],  # new bars / ticker
+    ], ignore_index=True)
+    incoming.loc[1, "ret_5m"] = 0.25                                    # a revised value
+    incoming.loc[0, "ret_30m"] = 0.5                                    # NULL -> a value
+    incoming.loc[2, "vwap_gap"] = float("nan")                          # a value -> NULL
+    schema = intraday_features_schema()
+
+    small = store._unknown(incoming, schema)
+    monkeypatch.setattr(postgres_warehouse, "SMALL_BATCH_ROWS", 0)
+    copied = store._unknown(incoming, schema)
+
+    assert len(small) == 3 + 2 + 6  # three revised rows, AAA's two new bars, DDD's six
+    pd.testing.assert_frame_equal(small, copied)
+    assert set(small.loc[small["ticker"] == "DDD", "event_timestamp"]) == set(
+        incoming.loc[incoming["ticker"] == "DDD", "event_timestamp"])
