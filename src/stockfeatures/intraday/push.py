@@ -77,24 +77,31 @@ def push_mode(to: str | PushMode) -> PushMode:
     return mode
 
 
-_WRITES_OFFLINE: dict[int, bool] = {}
+@dataclass(frozen=True)
+class _StoreFacts:
+    """What a push asks the registry about a store, once: the intraday view (its online
+    read) and whether Feast's offline_write_batch takes the offline half (a PostgreSQL batch
+    source). A FeatureStore never changes its profile, and each lookup costs ~5 ms a push."""
+
+    view: object
+    writes_offline: bool
 
 
-def feast_writes_offline(store) -> bool:
-    """Whether Feast's offline_write_batch takes the offline half (a PostgreSQL batch source).
+_FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    Remembered per store (a registry lookup costs ~5 ms a push): the source's kind follows
-    the profile, which a FeatureStore never changes."""
-    known = _WRITES_OFFLINE.get(id(store))
-    if known is None:
+
+def _facts(store) -> _StoreFacts:
+    facts = _FACTS.get(store)
+    if facts is None:
         from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
             PostgreSQLSource,
         )
 
         source = store.get_data_source(INTRADAY_PUSH_SOURCE)
-        known = _WRITES_OFFLINE[id(store)] = isinstance(getattr(source, "batch_source", None),
-                                                        PostgreSQLSource)
-    return known
+        facts = _FACTS[store] = _StoreFacts(
+            view=store.get_feature_view(INTRADAY_VIEW),
+            writes_offline=isinstance(getattr(source, "batch_source", None), PostgreSQLSource))
+    return facts
 
 
 def _online_dedups(store) -> bool:
@@ -102,22 +109,16 @@ def _online_dedups(store) -> bool:
     return hasattr(store.config.online_store, "skip_dedup")
 
 
-_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _online_bar_ends(store, tickers: list[str]) -> pd.Series:
     """Each ticker's bar end in the online store (NaT where it holds none).
 
     The provider's online_read (as serving.online_reader.FeastReader reads), not
     get_online_features: that costs several ms a call in registry lookups and response
-    assembly, which every push would pay. The view is kept per store."""
+    assembly, which every push would pay."""
     from stockfeatures.serving.online_reader import entity_key
 
-    view = _VIEWS.get(store)
-    if view is None:
-        view = _VIEWS[store] = store.get_feature_view(INTRADAY_VIEW)
     results = store._get_provider().online_read(
-        store.config, view, [entity_key(t) for t in tickers], [INTRADAY_FEATURE_NAMES[0]])
+        store.config, _facts(store).view, [entity_key(t) for t in tickers], [INTRADAY_FEATURE_NAMES[0]])
     seconds = [stamp.timestamp() if stamp is not None and values else float("nan")
                for stamp, values in results]
     return pd.to_datetime(pd.Series(seconds, index=tickers, dtype="float64"), unit="s", utc=True)
@@ -189,7 +190,7 @@ def push_intraday_features(store, warehouse, features: pd.DataFrame,
     fresh = _for_feast(warehouse.unknown_intraday_features(features))
     both = mode == PushMode.ONLINE_AND_OFFLINE
     online = _online_rows(store, fresh) if both else OnlineRows(fresh.iloc[0:0], fresh.iloc[0:0])
-    if feast_writes_offline(store):
+    if _facts(store).writes_offline:
         via = VIA_FEAST
         if both and len(online.rows) == len(fresh):
             _push(store, fresh, mode)

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from feast.errors import ZeroColumnQueryResult
 from feast.feature_view import FeatureView
 from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
     PostgreSQLSource,
 )
 from feast.repo_config import RepoConfig
+from feast.type_map import pg_type_code_to_pg_type
 
 from stockfeatures.offline.binary_columns import WireColumn, copy_rows_in, fixed_wire_column
 from stockfeatures.offline.connections import offline_connection
@@ -71,6 +73,20 @@ def source_table(feature_view: FeatureView) -> str:
             "(the table the rows are appended to)"
         )
     return options["table"]
+
+
+def source_column_types(config: RepoConfig, source: PostgreSQLSource) -> list[tuple[str, str]]:
+    """(name, PostgreSQL type) of every column of the source, as PostgreSQLSource reports them.
+
+    On the store's pooled connection: the source's own method opens a new connection per
+    call, and FeatureStore.write_to_offline_store (every push with an offline half) asks it
+    once per write before offline_write_batch runs."""
+    query = f"SELECT * FROM {source.get_table_query_string()} AS sub LIMIT 0"
+    with offline_connection(config.offline_store) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        if not cur.description:
+            raise ZeroColumnQueryResult(query)
+        return [(c.name, pg_type_code_to_pg_type(c.type_code)) for c in cur.description]
 
 
 def target_columns(cur: Any, table_sql: str) -> list[TargetColumn]:

@@ -15,11 +15,12 @@ mode are the stock implementation, inherited unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
+from feast.data_source import DataSource
 from feast.errors import FeastEntityDFMissingColumnsError
 from feast.feature_view import FeatureView
 from feast.infra.offline_stores import offline_utils
@@ -174,3 +175,11 @@ class FastPostgreSQLOfflineStore(PostgreSQLOfflineStore):
         Stock Feast's PostgreSQL store raises NotImplementedError here; see offline_write.
         """
         offline_write.offline_write_batch(config, feature_view, table, progress)
+
+    def get_table_column_names_and_types_from_data_source(
+        self, config: RepoConfig, data_source: DataSource
+    ) -> Iterable[tuple[str, str]]:
+        """The source's columns and types, read on the pooled connection (see offline_write)."""
+        if isinstance(data_source, PostgreSQLSource):
+            return offline_write.source_column_types(config, data_source)
+        return super().get_table_column_names_and_types_from_data_source(config, data_source)
