@@ -30,6 +30,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from feast.data_source import PushMode
 
@@ -109,8 +110,11 @@ def _online_dedups(store) -> bool:
     return hasattr(store.config.online_store, "skip_dedup")
 
 
-def _online_bar_ends(store, tickers: list[str]) -> pd.Series:
-    """Each ticker's bar end in the online store (NaT where it holds none).
+_NOTHING_ONLINE = np.iinfo(np.int64).min
+
+
+def _online_bar_ends(store, tickers: list[str]) -> dict[str, int]:
+    """Each ticker's bar end in the online store, in UTC nanoseconds (absent: none held).
 
     The provider's online_read (as serving.online_reader.FeastReader reads), not
     get_online_features: that costs several ms a call in registry lookups and response
@@ -119,9 +123,9 @@ def _online_bar_ends(store, tickers: list[str]) -> pd.Series:
 
     results = store._get_provider().online_read(
         store.config, _facts(store).view, [entity_key(t) for t in tickers], [INTRADAY_FEATURE_NAMES[0]])
-    seconds = [stamp.timestamp() if stamp is not None and values else float("nan")
-               for stamp, values in results]
-    return pd.to_datetime(pd.Series(seconds, index=tickers, dtype="float64"), unit="s", utc=True)
+    return {ticker: pd.Timestamp(stamp).value
+            for ticker, (stamp, values) in zip(tickers, results, strict=True)
+            if stamp is not None and values}
 
 
 @dataclass(frozen=True)
@@ -145,14 +149,26 @@ def _online_rows(store, rows: pd.DataFrame) -> OnlineRows:
     """
     if rows.empty:
         return OnlineRows(rows, rows)
-    tickers = sorted(rows["ticker"].unique())
-    online_at = rows["ticker"].map(_online_bar_ends(store, tickers))
-    ahead = rows[~(rows[EVENT] < online_at).fillna(False).astype(bool)]
+    # numpy on the key columns: a push is often one row, where pandas' per-call cost dominates.
+    tickers = rows["ticker"].to_numpy(dtype=object)
+    events = rows[EVENT].astype("datetime64[ns, UTC]").array.asi8
+    held = _per_row(_online_bar_ends(store, sorted(set(tickers))), tickers)
+    ahead = events >= held
     if not _online_dedups(store):
-        return OnlineRows(ahead, ahead.iloc[0:0])
-    newest = ahead.groupby("ticker")[EVENT].transform("max")
-    revising = (newest == online_at.loc[ahead.index]).fillna(False).astype(bool)
-    return OnlineRows(ahead[~revising], ahead[revising].groupby("ticker").tail(1))
+        kept = rows[ahead]
+        return OnlineRows(kept, kept.iloc[0:0])
+    newest: dict[str, int] = {}
+    for ticker, event in zip(tickers[ahead], events[ahead], strict=True):
+        newest[ticker] = max(newest.get(ticker, event), event)
+    # The bar online is the newest bar of its ticker in the batch: those rows are revisions.
+    revising = ahead & (_per_row(newest, tickers) == held)
+    revisions = rows[revising].groupby("ticker").tail(1) if revising.any() else rows.iloc[0:0]
+    return OnlineRows(rows[ahead & ~revising], revisions)
+
+
+def _per_row(by_ticker: dict[str, int], tickers: np.ndarray) -> np.ndarray:
+    return np.fromiter((by_ticker.get(t, _NOTHING_ONLINE) for t in tickers), dtype=np.int64,
+                       count=len(tickers))
 
 
 def _push(store, rows: pd.DataFrame, mode: PushMode) -> None:
@@ -170,8 +186,10 @@ def _revise(store, revisions: pd.DataFrame) -> None:
 
 
 def _for_feast(rows: pd.DataFrame) -> pd.DataFrame:
-    columns = list(intraday_features_schema().columns)
-    return rows[columns].sort_values([EVENT, "ticker", CREATED], kind="stable").reset_index(drop=True)
+    rows = rows[list(intraday_features_schema().columns)]
+    if len(rows) > 1:
+        rows = rows.sort_values([EVENT, "ticker", CREATED], kind="stable")
+    return rows.reset_index(drop=True)
 
 
 def push_intraday_features(store, warehouse, features: pd.DataFrame,
