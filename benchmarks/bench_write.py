@@ -15,7 +15,8 @@ ticker NaN as a lookback warm-up leaves them), synthetic so that only the write 
     .venv/bin/python benchmarks/bench_write.py --tickers 2000          # 2.5 M rows
     .venv/bin/python benchmarks/bench_write.py --tickers 10000         # 12.5 M rows
 
-Uses its own database (sf_bench_write_<pid> on STOCKFEATURES_PG_DSN's server), dropped after.
+Uses its own database (<--db-prefix><pid>, default sf_bench_write_<pid>, on
+STOCKFEATURES_PG_DSN's server), dropped after.
 Appends the run to benchmarks/results/write.json with the load average before and after.
 """
 
@@ -73,10 +74,10 @@ def table_bytes(dsn: str) -> int:
         return conn.execute("SELECT pg_total_relation_size('features_daily')").fetchone()[0]
 
 
-def run(size: int, rows_per_window: int) -> dict:
+def run(size: int, rows_per_window: int, db_prefix: str = "sf_bench_write_") -> dict:
     from stockfeatures.storage.postgres_warehouse import PostgresWarehouse
 
-    name = f"sf_bench_write_{os.getpid()}"
+    name = f"{db_prefix}{os.getpid()}"
     admin = admin_dsn()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -133,8 +134,10 @@ def main() -> None:
     parser.add_argument("--tickers", type=int, default=2000)
     parser.add_argument("--rows-per-window", type=int, default=1_000_000)
     parser.add_argument("--label", default="")
+    parser.add_argument("--db-prefix", default="sf_bench_write_",
+                        help="name prefix of the throwaway database (a shared server's naming rule)")
     args = parser.parse_args()
-    result = run(args.tickers, args.rows_per_window)
+    result = run(args.tickers, args.rows_per_window, args.db_prefix)
     result["label"] = args.label
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "write.json"
