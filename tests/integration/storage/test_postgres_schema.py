@@ -9,7 +9,7 @@ import pytest
 
 from stockfeatures.features.spec import FEATURE_NAMES
 from stockfeatures.storage import PostgresWarehouse, WriteFailed, migrate
-from stockfeatures.storage.migrate import NO_TIMESCALEDB
+from stockfeatures.storage.migrate import NO_TIMESCALEDB, default_sql_dir
 
 pytestmark = pytest.mark.integration
 
@@ -61,16 +61,49 @@ def test_feature_columns_are_exactly_the_feature_specs(migrated_dsn):
     assert [name for name, _ in columns[:3]] == ["ticker", "event_timestamp", "created_timestamp"]
 
 
-def test_features_daily_has_the_point_in_time_indexes(migrated_dsn):
-    with psycopg.connect(migrated_dsn) as conn:
-        definitions = [
+def _index_definitions(dsn: str, table: str) -> list[str]:
+    with psycopg.connect(dsn) as conn:
+        return [
             r[0]
-            for r in conn.execute(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = 'features_daily'"
-            )
+            for r in conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", (table,))
         ]
-    assert any("(ticker, event_timestamp DESC, created_timestamp DESC)" in d for d in definitions)
+
+
+def test_features_daily_has_the_point_in_time_indexes(migrated_dsn):
+    definitions = _index_definitions(migrated_dsn, "features_daily")
+
+    # Per-ticker "latest at or before T" reads scan the primary key backward; a second index
+    # on the same columns in DESC order only cost writes (0006_drop_features_daily_latest_idx).
+    assert any(
+        "UNIQUE" in d and d.endswith("(ticker, event_timestamp, created_timestamp)")
+        for d in definitions
+    )
     assert any(d.endswith("(event_timestamp)") for d in definitions)
+    assert not any("DESC" in d for d in definitions)
+    assert len(definitions) == 2
+
+
+def test_latest_index_is_dropped_from_an_existing_database_and_rows_stay(
+    database_factory, tmp_path, make_features
+):
+    dsn = database_factory()
+    before = tmp_path / "sql"
+    before.mkdir()
+    for path in default_sql_dir().glob("*.sql"):
+        if not path.name.startswith("0006"):
+            (before / path.name).write_text(path.read_text())
+    migrate(dsn, sql_dir=before)
+    assert any("DESC" in d for d in _index_definitions(dsn, "features_daily"))
+    features = make_features()
+    with PostgresWarehouse(dsn) as warehouse:
+        warehouse.write_features(features)
+
+    report = migrate(dsn)
+
+    assert report.applied == ("0006_drop_features_daily_latest_idx.sql",)
+    assert not any("DESC" in d for d in _index_definitions(dsn, "features_daily"))
+    with PostgresWarehouse(dsn) as warehouse:
+        assert len(warehouse.read_features()) == len(features)
 
 
 @pytest.fixture
