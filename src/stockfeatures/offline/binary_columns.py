@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from stockfeatures.offline.pit_sql import quote_ident
+from stockfeatures.offline.row_layouts import grouped_rows_body
 
 if TYPE_CHECKING:
     import psycopg
@@ -242,9 +243,18 @@ def copy_rows_body(columns: Sequence[WireColumn]) -> bytes:
     """Rows of a COPY ... (FORMAT binary) stream, nullable and variable-width, built in numpy.
 
     Every row is int16 field count, then per field int32 length (-1 = NULL) and the bytes.
-    The row layout is computed with cumulative sums and filled with fancy indexing, so no
-    Python code runs per row or per value.
+    Rows of a few layouts (row_layouts.py) are built as whole records, grouped by layout;
+    otherwise in their order with scattered_rows_body.
     """
+    if not columns or not len(columns[0].lengths):
+        return b""
+    grouped = grouped_rows_body(columns)
+    return scattered_rows_body(columns) if grouped is None else grouped
+
+
+def scattered_rows_body(columns: Sequence[WireColumn]) -> bytes:
+    """copy_rows_body in row order: the layout is computed with cumulative sums and filled
+    with fancy indexing byte by byte, so no Python code runs per row or per value."""
     n = len(columns[0].lengths)
     widths = [np.maximum(c.lengths, 0) for c in columns]
     row_sizes = 2 + 4 * len(columns) + np.sum(widths, axis=0)
