@@ -133,3 +133,40 @@ def test_database_failure_mid_batch_leaves_no_partial_rows(rejecting_trigger, ma
 
         assert warehouse.read_bars().empty
         assert warehouse.write_bars(make_bars(tickers=("AAA",))).inserted == 4
+
+
+@pytest.fixture
+def features_refusing_trigger(empty_dsn):
+    """Make PostgreSQL refuse one ticker's feature rows while a straight COPY streams in."""
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(
+            """
+            CREATE FUNCTION reject_feature_ticker() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.ticker = 'T200' THEN RAISE EXCEPTION 'T200 refused by test trigger'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER reject_feature_ticker BEFORE INSERT ON features_daily
+                FOR EACH ROW EXECUTE FUNCTION reject_feature_ticker();
+            """
+        )
+    yield empty_dsn
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(
+            "DROP TRIGGER reject_feature_ticker ON features_daily; DROP FUNCTION reject_feature_ticker()"
+        )
+
+
+def test_feature_copy_refused_mid_stream_leaves_no_partial_rows(features_refusing_trigger, make_features):
+    # 300 tickers x 250 sessions: more than one 65,536-row COPY batch, the refused ticker
+    # in the second, so rows of the first batch had already been sent when it failed.
+    tickers = tuple(f"T{i:03d}" for i in range(300))
+    features = make_features(tickers=tickers, start="2024-01-02", end="2024-12-31")
+    assert len(features) > 65_536
+    with PostgresWarehouse(features_refusing_trigger) as warehouse:
+        with pytest.raises(WriteFailed, match="T200 refused"):
+            warehouse.write_features(features)
+
+        assert warehouse.read_features().empty
+        kept = features[features["ticker"] != "T200"]
+        assert warehouse.write_features(kept).inserted == len(kept)
