@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+from psycopg.copy import QueuedLibpqWriter
 
 from stockfeatures.offline.pit_sql import quote_ident
 from stockfeatures.offline.row_layouts import grouped_rows_body
@@ -223,10 +224,15 @@ def copy_rows_in(
     target_sql is the table as SQL text (a PostgreSQLSource's `table`, possibly
     schema-qualified); names are quoted here. Batches bound the index arrays below, not
     the transaction: the stream is one COPY, so a failure leaves no row behind.
+
+    psycopg's QueuedLibpqWriter sends each batch from a worker thread, so the next batch is
+    built here while the server is still ingesting the previous one (the server, not numpy,
+    is the slower side of a feature write).
     """
     n = len(columns[0].lengths) if columns else 0
     target = ", ".join(quote_ident(name) for name in names)
-    with cur.copy(f"COPY {target_sql} ({target}) FROM STDIN (FORMAT binary)") as copy:
+    statement = f"COPY {target_sql} ({target}) FROM STDIN (FORMAT binary)"
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         copy.write(_COPY_HEADER)
         for start in range(0, n, batch_rows):
             stop = min(start + batch_rows, n)
