@@ -73,8 +73,9 @@ def backend_cpu_s(dsn: str, database: str) -> float:
     """CPU seconds used so far by the PostgreSQL backends serving `database` (local server).
 
     On a shared 2-core box wall time moves with everyone else's load; the backends' own CPU
-    (utime + stime in /proc) is the server's work for this run. 0.0 when the server is not
-    on this machine.
+    (utime + stime in /proc) is the server's work for this run: the client connections and
+    any autovacuum worker on this database at the time (the growing table triggers insert
+    vacuums and analyzes). 0.0 when the server is not on this machine.
     """
     ticks = os.sysconf("SC_CLK_TCK")
     with psycopg.connect(dsn) as conn:
