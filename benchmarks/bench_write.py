@@ -15,7 +15,8 @@ ticker NaN as a lookback warm-up leaves them), synthetic so that only the write 
     .venv/bin/python benchmarks/bench_write.py --tickers 2000          # 2.5 M rows
     .venv/bin/python benchmarks/bench_write.py --tickers 10000         # 12.5 M rows
 
-Uses its own database (sf_bench_write_<pid> on STOCKFEATURES_PG_DSN's server), dropped after.
+Uses its own database (<--db-prefix><pid>, default sf_bench_write_<pid>, on
+STOCKFEATURES_PG_DSN's server), dropped after.
 Appends the run to benchmarks/results/write.json with the load average before and after.
 """
 
@@ -68,15 +69,38 @@ def window_frame(tickers: list[str], stamps: pd.DatetimeIndex, first_index: int,
     return frame
 
 
+def backend_cpu_s(dsn: str, database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving `database` (local server).
+
+    On a shared 2-core box wall time moves with everyone else's load; the backends' own CPU
+    (utime + stime in /proc) is the server's work for this run: the client connections and
+    any autovacuum worker on this database at the time (the growing table triggers insert
+    vacuums and analyzes). 0.0 when the server is not on this machine.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(dsn) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,))]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def table_bytes(dsn: str) -> int:
     with psycopg.connect(dsn) as conn:
         return conn.execute("SELECT pg_total_relation_size('features_daily')").fetchone()[0]
 
 
-def run(size: int, rows_per_window: int) -> dict:
+def run(size: int, rows_per_window: int, db_prefix: str = "sf_bench_write_") -> dict:
     from stockfeatures.storage.postgres_warehouse import PostgresWarehouse
 
-    name = f"sf_bench_write_{os.getpid()}"
+    name = f"{db_prefix}{os.getpid()}"
     admin = admin_dsn()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -92,6 +116,7 @@ def run(size: int, rows_per_window: int) -> dict:
         with PostgresWarehouse(dsn) as warehouse:
             warehouse.migrate()
             build = write = inserted = 0.0
+            client_cpu, server_cpu = time.process_time(), backend_cpu_s(dsn, name)
             for i in range(0, SESSIONS, per_window):
                 t0 = time.perf_counter()
                 window = history[i:i + per_window]
@@ -102,8 +127,13 @@ def run(size: int, rows_per_window: int) -> dict:
                 build += t1 - t0
                 inserted += result.inserted
             r.update(first_load_s=round(write, 2), build_frames_s=round(build, 2),
-                     first_load_inserted=int(inserted))
-            print(f"  first_load: {r['first_load_s']} s ({int(inserted)} rows)", flush=True)
+                     first_load_inserted=int(inserted),
+                     first_load_server_cpu_s=round(backend_cpu_s(dsn, name) - server_cpu, 2),
+                     # the client's CPU includes building the synthetic frames (build_frames_s)
+                     first_load_client_cpu_s=round(time.process_time() - client_cpu, 2))
+            print(f"  first_load: {r['first_load_s']} s ({int(inserted)} rows; CPU server "
+                  f"{r['first_load_server_cpu_s']} s, client {r['first_load_client_cpu_s']} s)",
+                  flush=True)
             frame = window_frame(tickers, history[:per_window], 0, stamps[-1], seed=0)
             t0 = time.perf_counter()
             result = warehouse.write_features(frame)
@@ -133,8 +163,10 @@ def main() -> None:
     parser.add_argument("--tickers", type=int, default=2000)
     parser.add_argument("--rows-per-window", type=int, default=1_000_000)
     parser.add_argument("--label", default="")
+    parser.add_argument("--db-prefix", default="sf_bench_write_",
+                        help="name prefix of the throwaway database (a shared server's naming rule)")
     args = parser.parse_args()
-    result = run(args.tickers, args.rows_per_window)
+    result = run(args.tickers, args.rows_per_window, args.db_prefix)
     result["label"] = args.label
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "write.json"

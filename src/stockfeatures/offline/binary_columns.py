@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+from psycopg.copy import QueuedLibpqWriter
 
 from stockfeatures.offline.pit_sql import quote_ident
+from stockfeatures.offline.row_layouts import grouped_rows_body
 
 if TYPE_CHECKING:
     import psycopg
@@ -222,10 +224,15 @@ def copy_rows_in(
     target_sql is the table as SQL text (a PostgreSQLSource's `table`, possibly
     schema-qualified); names are quoted here. Batches bound the index arrays below, not
     the transaction: the stream is one COPY, so a failure leaves no row behind.
+
+    psycopg's QueuedLibpqWriter sends each batch from a worker thread, so the next batch is
+    built here while the server is still ingesting the previous one (the server, not numpy,
+    is the slower side of a feature write).
     """
     n = len(columns[0].lengths) if columns else 0
     target = ", ".join(quote_ident(name) for name in names)
-    with cur.copy(f"COPY {target_sql} ({target}) FROM STDIN (FORMAT binary)") as copy:
+    statement = f"COPY {target_sql} ({target}) FROM STDIN (FORMAT binary)"
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         copy.write(_COPY_HEADER)
         for start in range(0, n, batch_rows):
             stop = min(start + batch_rows, n)
@@ -242,9 +249,18 @@ def copy_rows_body(columns: Sequence[WireColumn]) -> bytes:
     """Rows of a COPY ... (FORMAT binary) stream, nullable and variable-width, built in numpy.
 
     Every row is int16 field count, then per field int32 length (-1 = NULL) and the bytes.
-    The row layout is computed with cumulative sums and filled with fancy indexing, so no
-    Python code runs per row or per value.
+    Rows of a few layouts (row_layouts.py) are built as whole records, grouped by layout;
+    otherwise in their order with scattered_rows_body.
     """
+    if not columns or not len(columns[0].lengths):
+        return b""
+    grouped = grouped_rows_body(columns)
+    return scattered_rows_body(columns) if grouped is None else grouped
+
+
+def scattered_rows_body(columns: Sequence[WireColumn]) -> bytes:
+    """copy_rows_body in row order: the layout is computed with cumulative sums and filled
+    with fancy indexing byte by byte, so no Python code runs per row or per value."""
     n = len(columns[0].lengths)
     widths = [np.maximum(c.lengths, 0) for c in columns]
     row_sizes = 2 + 4 * len(columns) + np.sum(widths, axis=0)

@@ -9,7 +9,7 @@ import pytest
 
 from stockfeatures.features.spec import FEATURE_NAMES
 from stockfeatures.storage import PostgresWarehouse, WriteFailed, migrate
-from stockfeatures.storage.migrate import NO_TIMESCALEDB
+from stockfeatures.storage.migrate import NO_TIMESCALEDB, default_sql_dir
 
 pytestmark = pytest.mark.integration
 
@@ -61,16 +61,49 @@ def test_feature_columns_are_exactly_the_feature_specs(migrated_dsn):
     assert [name for name, _ in columns[:3]] == ["ticker", "event_timestamp", "created_timestamp"]
 
 
-def test_features_daily_has_the_point_in_time_indexes(migrated_dsn):
-    with psycopg.connect(migrated_dsn) as conn:
-        definitions = [
+def _index_definitions(dsn: str, table: str) -> list[str]:
+    with psycopg.connect(dsn) as conn:
+        return [
             r[0]
-            for r in conn.execute(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = 'features_daily'"
-            )
+            for r in conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", (table,))
         ]
-    assert any("(ticker, event_timestamp DESC, created_timestamp DESC)" in d for d in definitions)
+
+
+def test_features_daily_has_the_point_in_time_indexes(migrated_dsn):
+    definitions = _index_definitions(migrated_dsn, "features_daily")
+
+    # Per-ticker "latest at or before T" reads scan the primary key backward; a second index
+    # on the same columns in DESC order only cost writes (0006_drop_features_daily_latest_idx).
+    assert any(
+        "UNIQUE" in d and d.endswith("(ticker, event_timestamp, created_timestamp)")
+        for d in definitions
+    )
     assert any(d.endswith("(event_timestamp)") for d in definitions)
+    assert not any("DESC" in d for d in definitions)
+    assert len(definitions) == 2
+
+
+def test_latest_index_is_dropped_from_an_existing_database_and_rows_stay(
+    database_factory, tmp_path, make_features
+):
+    dsn = database_factory()
+    before = tmp_path / "sql"
+    before.mkdir()
+    for path in default_sql_dir().glob("*.sql"):
+        if not path.name.startswith("0006"):
+            (before / path.name).write_text(path.read_text())
+    migrate(dsn, sql_dir=before)
+    assert any("DESC" in d for d in _index_definitions(dsn, "features_daily"))
+    features = make_features()
+    with PostgresWarehouse(dsn) as warehouse:
+        warehouse.write_features(features)
+
+    report = migrate(dsn)
+
+    assert report.applied == ("0006_drop_features_daily_latest_idx.sql",)
+    assert not any("DESC" in d for d in _index_definitions(dsn, "features_daily"))
+    with PostgresWarehouse(dsn) as warehouse:
+        assert len(warehouse.read_features()) == len(features)
 
 
 @pytest.fixture
@@ -100,3 +133,40 @@ def test_database_failure_mid_batch_leaves_no_partial_rows(rejecting_trigger, ma
 
         assert warehouse.read_bars().empty
         assert warehouse.write_bars(make_bars(tickers=("AAA",))).inserted == 4
+
+
+@pytest.fixture
+def features_refusing_trigger(empty_dsn):
+    """Make PostgreSQL refuse one ticker's feature rows while a straight COPY streams in."""
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(
+            """
+            CREATE FUNCTION reject_feature_ticker() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.ticker = 'T200' THEN RAISE EXCEPTION 'T200 refused by test trigger'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER reject_feature_ticker BEFORE INSERT ON features_daily
+                FOR EACH ROW EXECUTE FUNCTION reject_feature_ticker();
+            """
+        )
+    yield empty_dsn
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(
+            "DROP TRIGGER reject_feature_ticker ON features_daily; DROP FUNCTION reject_feature_ticker()"
+        )
+
+
+def test_feature_copy_refused_mid_stream_leaves_no_partial_rows(features_refusing_trigger, make_features):
+    # 300 tickers x 250 sessions: more than one 65,536-row COPY batch, the refused ticker
+    # in the second, so rows of the first batch had already been sent when it failed.
+    tickers = tuple(f"T{i:03d}" for i in range(300))
+    features = make_features(tickers=tickers, start="2024-01-02", end="2024-12-31")
+    assert len(features) > 65_536
+    with PostgresWarehouse(features_refusing_trigger) as warehouse:
+        with pytest.raises(WriteFailed, match="T200 refused"):
+            warehouse.write_features(features)
+
+        assert warehouse.read_features().empty
+        kept = features[features["ticker"] != "T200"]
+        assert warehouse.write_features(kept).inserted == len(kept)

@@ -205,6 +205,29 @@ def test_latest_features_is_the_newest_session_in_its_latest_version(warehouse, 
     assert len(warehouse.latest_features()) == 2
 
 
+def test_latest_features_of_every_ticker_as_known_at_a_time(warehouse, make_features):
+    features = make_features(tickers=("AAA", "BBB", "CCC"))
+    newest = features["event_timestamp"].max()
+    late = features["ticker"] == "CCC"
+    features.loc[late, "created_timestamp"] = newest + pd.Timedelta(days=3)
+    warehouse.write_features(features)
+    revision = features[(features["ticker"] == "BBB") & (features["event_timestamp"] == newest)].copy()
+    revision["created_timestamp"] = newest + pd.Timedelta(days=1)
+    revision["ret_5d"] = -0.2
+    warehouse.write_features(revision)
+
+    before_revision = warehouse.latest_features(as_of=newest + pd.Timedelta(hours=1))
+    everything_now = warehouse.latest_features()
+
+    assert before_revision["ticker"].tolist() == ["AAA", "BBB"]  # CCC not known yet
+    assert (before_revision["event_timestamp"] == newest).all()
+    assert before_revision.set_index("ticker").loc["BBB", "ret_5d"] != -0.2
+    assert everything_now["ticker"].tolist() == ["AAA", "BBB", "CCC"]
+    assert everything_now.set_index("ticker").loc["BBB", "ret_5d"] == -0.2
+    listed = warehouse.latest_features(["AAA", "BBB", "CCC"])
+    pd.testing.assert_frame_equal(everything_now, _sorted(listed, ["ticker"]))
+
+
 def test_corporate_action_correction_is_a_new_version(warehouse, make_actions):
     actions = make_actions()
     warehouse.write_actions(actions)

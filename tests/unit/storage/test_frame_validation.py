@@ -56,6 +56,16 @@ def test_every_problem_is_listed_in_one_error():
     assert caught.value.table == "prices"
 
 
+def test_every_row_of_a_bad_or_missing_ticker_is_named():
+    frame = pd.concat([bars(), bars().assign(ticker="aaa"), bars().assign(ticker=None)],
+                      ignore_index=True)
+    with pytest.raises(InvalidFrame) as caught:
+        validated(frame, BARS)
+    (problem,) = caught.value.problems
+    assert "'aaa'" in problem and "None" in problem
+    assert problem.endswith("rows 2, 3, 4, 5")
+
+
 def test_weekend_session_is_named():
     frame = bars()
     frame.loc[0, "session"] = pd.Timestamp("2024-01-06")
