@@ -109,10 +109,12 @@ class AsyncRedisReader:
             return decode_replies(plan, tickers, await self._call_chunked(plan, keys))
         batch = self._gathering[id(plan)] = _Batch(plan)
         batch.keys.extend(keys)
-        await asyncio.sleep(0)  # one loop pass: reads of this plan ready now join the batch
-        if self._gathering.get(id(plan)) is batch:
-            del self._gathering[id(plan)]
         try:
+            try:
+                await asyncio.sleep(0)  # one loop pass: reads of this plan ready now join
+            finally:
+                if self._gathering.get(id(plan)) is batch:
+                    del self._gathering[id(plan)]
             async with asyncio.timeout(self.timeout_s):
                 replies = await self.script(keys=batch.keys, args=self._plan_args(plan))
         except BaseException as error:

@@ -160,3 +160,32 @@ def test_a_failed_shared_call_reaches_every_read_that_joined_it(stack):
     outcomes = asyncio.run(burst())
     assert len(outcomes) == 3
     assert all(isinstance(o, redis.ConnectionError | ConnectionError | OSError) for o in outcomes), outcomes
+
+
+def test_reads_that_joined_a_cancelled_read_are_answered_not_left_waiting(stack):
+    """The read that gathers a batch is cancelled (its request ended) before its call: the
+    reads that joined it get a connection error (their fallback path) instead of hanging."""
+    import redis
+
+    from stockfeatures.features.spec import MOMENTUM_SERVICE
+    from stockfeatures.serving import async_reader
+
+    server = make_server(stack)
+    plan = server.plans.resolve(None, MOMENTUM_SERVICE)
+
+    async def cancel_the_first():
+        reader = async_reader.AsyncRedisReader(server.reader, stack.settings.redis_url, 1.0)
+        try:
+            first = asyncio.create_task(reader.read(plan, ["AAPL"]))
+            joined = asyncio.create_task(reader.read(plan, ["MSFT"]))
+            await asyncio.sleep(0)  # both started: the first waits its loop pass, MSFT joined
+            first.cancel()
+            outcome = await asyncio.wait_for(asyncio.gather(joined, return_exceptions=True), 2.0)
+            later = await reader.read(plan, ["MSFT"])  # nothing is left gathering
+            return outcome[0], later
+        finally:
+            await reader.close()
+
+    outcome, later = asyncio.run(cancel_the_first())
+    assert isinstance(outcome, redis.ConnectionError), outcome
+    assert later == server.reader.read(plan, ["MSFT"])
