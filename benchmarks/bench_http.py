@@ -18,6 +18,10 @@ so the outage cases kill only what this script started. Servers run one at a tim
 shares the 2 cores with the server. Writes benchmarks/results/http.md and http.json.
 
     .venv/bin/python benchmarks/bench_http.py [--seconds 12]
+
+`--only hit,floor` runs just those rows (hit: ours, momentum_v1 fresh; floor: the raw ASGI
+app), for a quick before/after of the hit path: it prints them and writes the JSON to
+`--out` if given, never http.md/http.json (a partial run is not the side-by-side report).
 """
 
 from __future__ import annotations
@@ -180,7 +184,13 @@ def main() -> None:
     parser.add_argument("--tickers", type=int, default=100)
     parser.add_argument("--shared-with", default="",
                         help="what else ran on the machine during the run, for the report")
+    parser.add_argument("--only", default="",
+                        help="comma-separated subset of rows: hit, floor (module doc)")
+    parser.add_argument("--out", default="", help="with --only: where to write the JSON")
     args = parser.parse_args()
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    if only - {"hit", "floor"}:
+        raise SystemExit(f"--only knows hit and floor, not {sorted(only - {'hit', 'floor'})}")
     if shutil.which("hey") is None:
         raise SystemExit("install the load generator first: apt-get install -y hey")
     root = Path(tempfile.mkdtemp(prefix="sf-bench-http-"))
@@ -204,7 +214,7 @@ def main() -> None:
         warehouse.close()
         env = {**os.environ, **settings.feast_environment(),
                "PROMETHEUS_MULTIPROC_DIR": str(root / "metrics")}
-        feast_yaml = feast_file_registry_yaml(settings, root)
+        feast_yaml = None if only else feast_file_registry_yaml(settings, root)
         results = {"machine": f"{platform.node()} {os.cpu_count()} cores",
                    "date": datetime.now(UTC).isoformat(timespec="seconds"),
                    "newest_session": newest.isoformat(),
@@ -212,31 +222,37 @@ def main() -> None:
                    "seconds": args.seconds, "load_average_start": os.getloadavg(),
                    "shared_with": args.shared_with, "runs": []}
         ours = "stockfeatures serve (2 workers)"
-        print("running stockfeatures serve ...", flush=True)
-        with Server([str(REPO / "infra" / "serve.sh"), "--port", "18601", "--workers", "2"],
-                    env, 18601) as server:
-            check_paths(server.url)
-            results["runs"].append(server.rates(f"{ours}, momentum_v1 fresh (hit)", BODY, args.seconds))
-            results["runs"].append(server.rates(f"{ours}, 7 features of one view", ONE_VIEW_BODY,
-                                                args.seconds))
-            results["runs"].append(server.rates(f"{ours}, momentum_v1 stale (miss path)", STALE_BODY,
-                                                args.seconds))
-            results["outages"] = outages(server, cluster, own_redis, tickers, args.seconds)
-        print("running feast serve ...", flush=True)
-        feast = [str(REPO / ".venv" / "bin" / "feast"), "-c", str(settings.feature_repo_dir),
-                 "-f", str(feast_yaml), "serve", "--no-access-log", "-p", "18603", "-w", "2",
-                 "--max-requests", "1000000"]
-        name = "feast serve -w 2 --max-requests 1000000 (file registry)"
-        with Server(feast, env, 18603) as server:
-            results["runs"].append(server.rates(f"{name}, momentum_v1", BODY, args.seconds))
-            results["runs"].append(server.rates(f"{name}, 7 features of one view", ONE_VIEW_BODY,
-                                                args.seconds))
-        print("running the raw ASGI floor ...", flush=True)
-        floor = [str(REPO / ".venv" / "bin" / "granian"), "--interface", "asgi", "--workers", "2",
-                 "--loop", "uvloop", "--http", "1", "--no-ws", "--log-level", "warning",
-                 "--port", "18605", "--working-dir", str(REPO / "benchmarks"), "raw_asgi_app:app"]
-        with Server(floor, env, 18605) as server:
-            results["runs"].append(server.rates(FLOOR, BODY, args.seconds))
+        if not only or "hit" in only:
+            print("running stockfeatures serve ...", flush=True)
+            with Server([str(REPO / "infra" / "serve.sh"), "--port", "18601", "--workers", "2"],
+                        env, 18601) as server:
+                check_paths(server.url)
+                results["runs"].append(server.rates(f"{ours}, momentum_v1 fresh (hit)", BODY,
+                                                    args.seconds))
+                if not only:
+                    results["runs"].append(server.rates(f"{ours}, 7 features of one view",
+                                                        ONE_VIEW_BODY, args.seconds))
+                    results["runs"].append(server.rates(f"{ours}, momentum_v1 stale (miss path)",
+                                                        STALE_BODY, args.seconds))
+                    results["outages"] = outages(server, cluster, own_redis, tickers, args.seconds)
+        if not only:
+            print("running feast serve ...", flush=True)
+            feast = [str(REPO / ".venv" / "bin" / "feast"), "-c", str(settings.feature_repo_dir),
+                     "-f", str(feast_yaml), "serve", "--no-access-log", "-p", "18603", "-w", "2",
+                     "--max-requests", "1000000"]
+            name = "feast serve -w 2 --max-requests 1000000 (file registry)"
+            with Server(feast, env, 18603) as server:
+                results["runs"].append(server.rates(f"{name}, momentum_v1", BODY, args.seconds))
+                results["runs"].append(server.rates(f"{name}, 7 features of one view",
+                                                    ONE_VIEW_BODY, args.seconds))
+        if not only or "floor" in only:
+            print("running the raw ASGI floor ...", flush=True)
+            floor = [str(REPO / ".venv" / "bin" / "granian"), "--interface", "asgi", "--workers",
+                     "2", "--loop", "uvloop", "--http", "1", "--no-ws", "--log-level", "warning",
+                     "--port", "18605", "--working-dir", str(REPO / "benchmarks"),
+                     "raw_asgi_app:app"]
+            with Server(floor, env, 18605) as server:
+                results["runs"].append(server.rates(FLOOR, BODY, args.seconds))
         results["load_average"] = os.getloadavg()
     finally:
         own_redis.kill()
@@ -245,10 +261,31 @@ def main() -> None:
             cluster.kill()
         shutil.rmtree(cluster_dir, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
+    if only:
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2))
+        print(subset_table(results))
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "http.json").write_text(json.dumps(results, indent=2))
     (RESULTS / "http.md").write_text(render(results))
     print(render(results))
+
+
+def subset_table(results: dict) -> str:
+    """The rows an --only run measured, with the load average at its start and end."""
+    start, end = (", ".join(f"{x:.1f}" for x in results[key])
+                  for key in ("load_average_start", "load_average"))
+    lines = [f"load average at the start {start}, at the end {end}",
+             "| server | rate | rps | p50 ms | p99 ms | max ms | errors | CPU ms/request |",
+             "|---|---|---|---|---|---|---|---|"]
+    for run in results["runs"]:
+        for key, row in run.items():
+            if isinstance(row, dict) and "rps" in row:
+                lines.append(f"| {run['server']} | {key} | {row['rps']:.0f} | {row['p50_ms']:.1f} | "
+                             f"{row['p99_ms']:.1f} | {row['max_ms']:.1f} | {row['errors']} | "
+                             f"{row['cpu_ms_per_request']:.2f} |")
+    return "\n".join(lines)
 
 
 def outages(server: Server, cluster: PgCluster, own_redis: RedisProcess, tickers: list[str],

@@ -33,7 +33,8 @@ def ticker_problem(value: object) -> str | None:
     """Why `value` cannot be a ticker (None if it can), judged before any folding."""
     if not isinstance(value, str):
         return f"ticker must be a string, got {value!r} ({type(value).__name__})"
-    for char in value:
+    # The whole-string checks are C loops; only a refused value is walked to name its character.
+    for char in (value if not (value.isascii() and value.isprintable()) else ""):
         if not char.isascii():
             return (f"invalid ticker {value!r}: non-ASCII character {_character_name(char)}; "
                     "look-alikes are refused, write the symbol in ASCII")

@@ -4,8 +4,8 @@ A fresh hit is one pipelined HMGET round trip plus microseconds of decoding. Han
 read thread (as every read was) costs more than the read itself on a loaded 2-core box: the
 thread hop, the GIL hand-over back to the loop, and the queueing of a burst of requests
 behind a pool of threads. Waiting on an asyncio socket does not block the loop, so /health
-and /metrics keep answering while Redis is slow; the socket timeout (redis_timeout_s) bounds
-the wait and a failure trips the same breaker as the thread path. Everything else (first
+and /metrics keep answering while Redis is slow; a timeout (redis_timeout_s) bounds the
+wait and a failure trips the same breaker as the thread path. Everything else (first
 sight of a request shape, misses that need a fill, the warehouse) still runs in a thread.
 
 The HMGETs run inside Redis as one server-side script call per chunk of tickers
@@ -14,10 +14,23 @@ was 1,000 pipelined commands, and packing and parsing them one by one in Python 
 the request's time. The replies are the same HMGET arrays, in the same order, so
 online_reader.decode_replies reads both paths alike. The cluster profile keeps the thread
 reader (a script's keys must share one slot there).
+
+Hits that arrive together share one script call: the first read of a plan in a pass of the
+event loop waits one loop pass, the reads of the same plan that become ready meanwhile (a
+burst: hey's 20 connections fire at once, 10 per worker) join it, and the replies are split
+back per read. Each Redis command costs the worker ~60 us of CPU in redis-py and the socket
+(pool lock, packing, a write and a read syscall); ten reads in one command pay that once.
+A read that arrives alone waits one loop pass, no more.
+
+The wait is bounded by asyncio.timeout (redis_timeout_s) around the call, not by the
+client's socket_timeout: with a socket timeout redis-py sends every command through
+asyncio.wait_for, a new Task per command. Cancelling a read in flight makes redis-py drop
+that connection (it cannot know where the reply stopped), as a socket timeout does.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import redis.asyncio
@@ -48,30 +61,97 @@ return out
 TICKERS_PER_CALL = 1000
 
 
+class _Batch:
+    """Reads of one plan gathered in one loop pass: their keys, and where the replies go."""
+
+    __slots__ = ("plan", "keys", "waiting")
+
+    def __init__(self, plan: ReadPlan):
+        self.plan = plan
+        self.keys: list[bytes] = []
+        self.waiting: asyncio.Future | None = None  # created when a second read joins
+
+
 class AsyncRedisReader:
-    """RedisReader's pipeline on an asyncio client; created inside the worker's loop."""
+    """RedisReader's reads on an asyncio client; created inside the worker's loop."""
 
     def __init__(self, keys: RedisReader, url: str, timeout_s: float):
         self.keys = keys
+        self.timeout_s = timeout_s
         # Same fail-fast policy as serving_redis: one immediate retry heals a pooled
-        # connection broken by a restart, and nothing backs off for seconds.
+        # connection broken by a restart, and nothing backs off for seconds. No
+        # socket_timeout: the call is bounded by asyncio.timeout (module doc).
         self.client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+            url, socket_timeout=None, socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 1))
         self.script = self.client.register_script(MULTI_HMGET)
+        self._gathering: dict[int, _Batch] = {}
+        self._args: dict[int, tuple[ReadPlan, list]] = {}
+
+    def _plan_args(self, plan: ReadPlan) -> list:
+        """The script's ARGV for a plan (plans are long-lived objects: built once each)."""
+        cached = self._args.get(id(plan))
+        if cached is None or cached[0] is not plan:
+            args: list = [len(plan.views)]
+            for view in plan.views:
+                args += [len(view.fields), *view.fields]
+            if len(self._args) > 256:
+                self._args.clear()
+            cached = self._args[id(plan)] = (plan, args)
+        return cached[1]
 
     async def read(self, plan: ReadPlan, tickers: Sequence[str]) -> OnlineRows:
-        args = [len(plan.views)]
-        for view in plan.views:
-            args += [len(view.fields), *view.fields]
         keys = [self.keys.key(ticker) for ticker in tickers]
-        if len(keys) <= TICKERS_PER_CALL:
-            return decode_replies(plan, tickers, await self.script(keys=keys, args=args))
-        pipe = self.client.pipeline(transaction=False)
-        for first in range(0, len(keys), TICKERS_PER_CALL):
-            await self.script(keys=keys[first:first + TICKERS_PER_CALL], args=args, client=pipe)
-        replies = [reply for chunk in await pipe.execute() for reply in chunk]
-        return decode_replies(plan, tickers, replies)
+        batch = self._gathering.get(id(plan))
+        if batch is not None and batch.plan is plan and len(batch.keys) + len(keys) <= TICKERS_PER_CALL:
+            return await self._join(batch, plan, tickers, keys)
+        if len(keys) > TICKERS_PER_CALL:
+            return decode_replies(plan, tickers, await self._call_chunked(plan, keys))
+        batch = self._gathering[id(plan)] = _Batch(plan)
+        batch.keys.extend(keys)
+        try:
+            try:
+                await asyncio.sleep(0)  # one loop pass: reads of this plan ready now join
+            finally:
+                if self._gathering.get(id(plan)) is batch:
+                    del self._gathering[id(plan)]
+            async with asyncio.timeout(self.timeout_s):
+                replies = await self.script(keys=batch.keys, args=self._plan_args(plan))
+        except BaseException as error:
+            if batch.waiting is not None:
+                batch.waiting.set_exception(_for_joined(error))
+                batch.waiting.exception()  # retrieved: a joined read may have gone already
+            raise
+        if batch.waiting is not None:
+            batch.waiting.set_result(replies)
+        return decode_replies(plan, tickers, replies[:len(keys) * len(plan.views)])
+
+    async def _join(self, batch: _Batch, plan: ReadPlan, tickers: Sequence[str],
+                    keys: list[bytes]) -> OnlineRows:
+        first = len(batch.keys) * len(plan.views)
+        batch.keys.extend(keys)
+        if batch.waiting is None:
+            batch.waiting = asyncio.get_running_loop().create_future()
+        # shield: a joined read cancelled (its request ended) must not cancel the others'.
+        replies = await asyncio.shield(batch.waiting)
+        return decode_replies(plan, tickers, replies[first:first + len(keys) * len(plan.views)])
+
+    async def _call_chunked(self, plan: ReadPlan, keys: list[bytes]) -> list:
+        """More keys than one script call should hold: one call per chunk, one pipeline."""
+        args = self._plan_args(plan)
+        async with asyncio.timeout(self.timeout_s):
+            pipe = self.client.pipeline(transaction=False)
+            for first in range(0, len(keys), TICKERS_PER_CALL):
+                await self.script(keys=keys[first:first + TICKERS_PER_CALL], args=args, client=pipe)
+            return [reply for chunk in await pipe.execute() for reply in chunk]
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _for_joined(error: BaseException) -> BaseException:
+    """What the reads that joined a failed call see: the same error, or for a cancelled
+    call (its own request ended) a connection error, so they take the fallback path."""
+    if isinstance(error, Exception):
+        return error
+    return redis.ConnectionError("the shared online read was cancelled; read again")

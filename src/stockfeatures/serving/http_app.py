@@ -98,9 +98,14 @@ class FeatureApp(FastAPI):
 
     runner: ReadRunner
     max_body: int
+    _timers: dict
 
     def observe(self, template: str, seconds: float) -> None:
-        metrics.REQUEST_SECONDS.labels(template).observe(seconds)
+        # The labelled children are looked up once: labels() takes a lock and builds a key.
+        timer = self._timers.get(template)
+        if timer is None:
+            timer = self._timers[template] = metrics.REQUEST_SECONDS.labels(template)
+        timer.observe(seconds)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -136,6 +141,7 @@ def create_app(server: FeatureServer) -> FeatureApp:
     app.state.server = server
     app.runner = ReadRunner(server)
     app.max_body = server.options.max_body_bytes
+    app._timers = {}
     probes = HealthProbes(server)
 
     # Reached for what the dispatcher passes on (e.g. an encoded slash in a ticker) and

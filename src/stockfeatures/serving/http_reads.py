@@ -140,8 +140,8 @@ class ReadRunner:
         started = time.monotonic()
         lookup = server.start_lookup(plan, tickers)
         try:
-            # No wait_for (it would wrap the read in a new Task per request): the client's
-            # socket timeouts (redis_timeout_s, one retry) end the wait well inside the deadline.
+            # No wait_for (it would wrap the read in a new Task per request): the reader's
+            # own timeout (redis_timeout_s) ends the wait well inside the deadline.
             online = await self._hit_reader().read(plan, tickers)
         except (*REDIS_ERRORS, redis.RedisError) as error:
             server.redis_failed(error)  # the breaker is open now: the thread reads the warehouse

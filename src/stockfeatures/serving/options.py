@@ -19,7 +19,7 @@ class ServingOptions:
     wait_timeout_s: how long a caller waits for another caller's fill before reading the
     warehouse itself. negative_ttl_s: how long "no newer data for this ticker" is remembered,
     so stale or unknown tickers do not send every request to the warehouse.
-    redis_timeout_s: socket timeout of serving's Redis calls (a hung Redis trips the breaker).
+    redis_timeout_s: timeout of each of serving's Redis calls (a hung Redis trips the breaker).
     breaker_cooldown_s: how long a breaker (Redis's, PostgreSQL's) keeps its store out after a
     failure before one probe.
     read_timeout_s: the longest a read waits for an answer; past it the answer is 503, so a

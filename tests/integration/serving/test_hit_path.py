@@ -93,3 +93,99 @@ def test_the_loop_reader_returns_what_the_pipelined_hmgets_return(stack, monkeyp
     assert threaded["NEVERWRITTEN"] and all(
         stamp is None for stamp, _ in threaded["NEVERWRITTEN"].values())
     assert all(stamp is not None for stamp, _ in threaded[known[0]].values())
+
+
+def _counting_calls(reader) -> list[int]:
+    """Wrap reader.script to record how many keys each Redis call carried."""
+    calls: list[int] = []
+    script = reader.script
+
+    async def counted(keys, args, client=None):
+        calls.append(len(keys))
+        return await script(keys=keys, args=args, client=client)
+
+    reader.script = counted
+    return calls
+
+
+def test_concurrent_hits_of_one_plan_share_one_redis_call_and_get_their_own_rows(stack):
+    """A burst of reads ready in the same loop pass is one script call; each read gets
+    exactly what it would have read alone (its tickers, in its order, repeats kept)."""
+    from stockfeatures.features.spec import MOMENTUM_SERVICE
+    from stockfeatures.serving import async_reader
+    from stockfeatures.serving.warm_up import warm_up_store
+
+    known = sorted(stack.warehouse.tickers())[:4]
+    warm_up_store(stack.store, stack.warehouse, known)
+    server = make_server(stack)
+    plan = server.plans.resolve(None, MOMENTUM_SERVICE)
+    asks = [[known[0]], [known[1], known[2]], ["NEVERWRITTEN"], [known[3], known[0]], [known[1]]]
+
+    async def burst():
+        reader = async_reader.AsyncRedisReader(server.reader, stack.settings.redis_url, 1.0)
+        calls = _counting_calls(reader)
+        try:
+            together = await asyncio.gather(*(reader.read(plan, tickers) for tickers in asks))
+            alone = [await reader.read(plan, tickers) for tickers in asks]
+            return together, alone, calls
+        finally:
+            await reader.close()
+
+    together, alone, calls = asyncio.run(burst())
+    assert together == alone == [server.reader.read(plan, tickers) for tickers in asks]
+    assert calls[0] == sum(len(tickers) for tickers in asks)  # the burst: one call
+    assert len(calls) == 1 + len(asks)  # then one call per read made alone
+
+
+def test_a_failed_shared_call_reaches_every_read_that_joined_it(stack):
+    """Redis unreachable: every read of the burst raises (each takes its fallback path);
+    none hangs waiting for a call that will never answer."""
+    import redis
+
+    from stockfeatures.features.spec import MOMENTUM_SERVICE
+    from stockfeatures.serving import async_reader
+
+    server = make_server(stack)
+    plan = server.plans.resolve(None, MOMENTUM_SERVICE)
+
+    async def burst():
+        reader = async_reader.AsyncRedisReader(server.reader, "redis://127.0.0.1:1/0", 0.5)
+        try:
+            return await asyncio.wait_for(asyncio.gather(
+                *(reader.read(plan, [ticker]) for ticker in ("AAPL", "MSFT", "SPY")),
+                return_exceptions=True), 5.0)
+        finally:
+            await reader.close()
+
+    outcomes = asyncio.run(burst())
+    assert len(outcomes) == 3
+    assert all(isinstance(o, redis.ConnectionError | ConnectionError | OSError) for o in outcomes), outcomes
+
+
+def test_reads_that_joined_a_cancelled_read_are_answered_not_left_waiting(stack):
+    """The read that gathers a batch is cancelled (its request ended) before its call: the
+    reads that joined it get a connection error (their fallback path) instead of hanging."""
+    import redis
+
+    from stockfeatures.features.spec import MOMENTUM_SERVICE
+    from stockfeatures.serving import async_reader
+
+    server = make_server(stack)
+    plan = server.plans.resolve(None, MOMENTUM_SERVICE)
+
+    async def cancel_the_first():
+        reader = async_reader.AsyncRedisReader(server.reader, stack.settings.redis_url, 1.0)
+        try:
+            first = asyncio.create_task(reader.read(plan, ["AAPL"]))
+            joined = asyncio.create_task(reader.read(plan, ["MSFT"]))
+            await asyncio.sleep(0)  # both started: the first waits its loop pass, MSFT joined
+            first.cancel()
+            outcome = await asyncio.wait_for(asyncio.gather(joined, return_exceptions=True), 2.0)
+            later = await reader.read(plan, ["MSFT"])  # nothing is left gathering
+            return outcome[0], later
+        finally:
+            await reader.close()
+
+    outcome, later = asyncio.run(cancel_the_first())
+    assert isinstance(outcome, redis.ConnectionError), outcome
+    assert later == server.reader.read(plan, ["MSFT"])

@@ -54,6 +54,19 @@ def _expected_column(response: FeatureResponse, order: list[str], name: str) -> 
 def test_columns_follow_the_per_cell_rules(statuses: list[str]) -> None:
     response = _response(statuses)
     order = [item.ticker for item in response.tickers] + ["T0"]  # a repeated ticker is kept
+    _assert_per_cell_rules(response, order)
+
+
+@pytest.mark.parametrize("status", [FRESH, STALE, UNKNOWN, HISTORICAL])
+@pytest.mark.parametrize("row", range(len(CELLS)))
+def test_a_single_ticker_follows_the_per_cell_rules(status: str, row: int) -> None:
+    """One ticker (the usual request) takes its own path: every kind of cell, every status."""
+    response = _response([FRESH] * row + [status])
+    one = FeatureResponse(NAMES, [response.tickers[row]])
+    _assert_per_cell_rules(one, [f"T{row}"])
+
+
+def _assert_per_cell_rules(response: FeatureResponse, order: list[str]) -> None:
     plan = SimpleNamespace(feature_names=NAMES, names=lambda full: NAMES)
     request = SimpleNamespace(include_sources=False, full_feature_names=False)
     payload = feast_json.render(response, plan, request, order)
