@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import psycopg
@@ -106,24 +107,31 @@ def test_latest_index_is_dropped_from_an_existing_database_and_rows_stay(
         assert len(warehouse.read_features()) == len(features)
 
 
-@pytest.fixture
-def rejecting_trigger(empty_dsn):
-    """Make PostgreSQL itself fail halfway through an INSERT ... SELECT (after other rows)."""
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+@contextlib.contextmanager
+def refusing(dsn: str, table: str, ticker: str):
+    """Make PostgreSQL itself refuse one ticker's rows of `table` mid-write (after other rows)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
-            """
-            CREATE FUNCTION reject_ticker_bbb() RETURNS trigger LANGUAGE plpgsql AS $$
+            f"""
+            CREATE FUNCTION refuse_ticker() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF NEW.ticker = 'BBB' THEN RAISE EXCEPTION 'BBB refused by test trigger'; END IF;
+                IF NEW.ticker = '{ticker}' THEN RAISE EXCEPTION '{ticker} refused by test trigger'; END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER reject_bbb BEFORE INSERT ON prices
-                FOR EACH ROW EXECUTE FUNCTION reject_ticker_bbb();
+            CREATE TRIGGER refuse_ticker BEFORE INSERT ON {table}
+                FOR EACH ROW EXECUTE FUNCTION refuse_ticker();
             """
         )
-    yield empty_dsn
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        conn.execute("DROP TRIGGER reject_bbb ON prices; DROP FUNCTION reject_ticker_bbb()")
+    yield dsn
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP TRIGGER refuse_ticker ON {table}; DROP FUNCTION refuse_ticker()")
+
+
+@pytest.fixture
+def rejecting_trigger(empty_dsn):
+    """BBB's bars refused during an INSERT ... SELECT."""
+    with refusing(empty_dsn, "prices", "BBB") as dsn:
+        yield dsn
 
 
 def test_database_failure_mid_batch_leaves_no_partial_rows(rejecting_trigger, make_bars):
@@ -137,24 +145,9 @@ def test_database_failure_mid_batch_leaves_no_partial_rows(rejecting_trigger, ma
 
 @pytest.fixture
 def features_refusing_trigger(empty_dsn):
-    """Make PostgreSQL refuse one ticker's feature rows while a straight COPY streams in."""
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        conn.execute(
-            """
-            CREATE FUNCTION reject_feature_ticker() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.ticker = 'T200' THEN RAISE EXCEPTION 'T200 refused by test trigger'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER reject_feature_ticker BEFORE INSERT ON features_daily
-                FOR EACH ROW EXECUTE FUNCTION reject_feature_ticker();
-            """
-        )
-    yield empty_dsn
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        conn.execute(
-            "DROP TRIGGER reject_feature_ticker ON features_daily; DROP FUNCTION reject_feature_ticker()"
-        )
+    """T200's feature rows refused while a straight COPY streams in."""
+    with refusing(empty_dsn, "features_daily", "T200") as dsn:
+        yield dsn
 
 
 def test_feature_copy_refused_mid_stream_leaves_no_partial_rows(features_refusing_trigger, make_features):
