@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.serving.conftest import serve_process
+from tests.integration.serving.conftest import forget_online, make_server, serve_process
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,10 @@ def _samples(text: str) -> list:
     return [s for family in text_string_to_metric_families(text) for s in family.samples]
 
 
-def test_metrics_count_every_request_of_every_worker(running_server):
+def test_metrics_count_every_request_of_every_worker(stack, running_server):
+    # AAPL not online, whatever earlier tests left there: the first read must go upstream
+    # for the cost gauge to move.
+    forget_online(make_server(stack), "AAPL")
     with httpx.Client(base_url=running_server) as client:
         for _ in range(REQUESTS):
             # A fresh connection each time so both workers get a share of the requests.
