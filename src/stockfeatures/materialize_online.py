@@ -76,7 +76,11 @@ def online_state(store, view: str, tickers: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.array(response[name], dtype="Float64").to_numpy(float, na_value=math.nan)
                           for name in names}, index=pd.Index(tickers, name="ticker"))
     seconds = pd.Series(response[names[0] + TIMESTAMP_SUFFIX], index=frame.index, dtype="int64")
-    frame["event_timestamp"] = pd.to_datetime(seconds.where(seconds > 0), unit="s", utc=True)
+    # Integer seconds in, NaT where none is stored (0): pandas 2.x's float path of
+    # to_datetime(unit="s") reads uninitialised memory for NaN entries and may raise
+    # FloatingPointError (pandas #58419, fixed in 3.0); it failed a test stack once here.
+    stamps = pd.to_datetime(seconds.where(seconds > 0, 0), unit="s", utc=True)
+    frame["event_timestamp"] = stamps.where(seconds > 0)
     return frame
 
 
