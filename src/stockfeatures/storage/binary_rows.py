@@ -16,19 +16,16 @@ from psycopg import sql
 
 from stockfeatures.offline.binary_columns import copy_rows_in
 from stockfeatures.offline.offline_write import TargetColumn, wire_column
+from stockfeatures.storage.postgres_sql import sql_type
 from stockfeatures.storage.tables import EVENT, TableSchema
 
-_TIMESTAMPTZ, _DATE, _TEXT, _FLOAT8 = 1184, 1082, 25, 701
+# Type oid and display name of each column type postgres_sql.sql_type names.
+_WIRE_TYPES = {"timestamptz": (1184, "timestamp with time zone"), "date": (1082, "date"),
+               "text": (25, "text"), "float8": (701, "double precision")}
 
 
 def _target(column: str, schema: TableSchema) -> TargetColumn:
-    if column in schema.timestamps:
-        return TargetColumn(column, _TIMESTAMPTZ, "timestamp with time zone")
-    if column in schema.dates:
-        return TargetColumn(column, _DATE, "date")
-    if column in schema.texts:
-        return TargetColumn(column, _TEXT, "text")
-    return TargetColumn(column, _FLOAT8, "double precision")
+    return TargetColumn(column, *_WIRE_TYPES[sql_type(column, schema)])
 
 
 def copy_rows(cur: psycopg.Cursor, target: str, rows: pd.DataFrame, schema: TableSchema) -> None:

@@ -8,6 +8,8 @@ by created_timestamp, and kept only when some value IS DISTINCT FROM the previou
 
 from __future__ import annotations
 
+import functools
+
 from psycopg import sql
 
 from stockfeatures.storage.query_window import QueryWindow
@@ -57,12 +59,14 @@ def sql_type(column: str, schema: TableSchema) -> str:
     return "float8"
 
 
+@functools.cache
 def select_new_version_keys(schema: TableSchema) -> sql.Composed:
     """The version keys of the rows insert_new_versions would insert, for rows passed as one
     array per column (positional parameters in schema.columns order), in one statement.
 
     For small batches (a push): no temporary table to create, fill and drop, the statement is
-    prepared once per connection, and only the keys come back."""
+    prepared once per connection, and only the keys come back. Built once per schema: a push
+    asks for it every time."""
     arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(sql_type(c, schema)))
                                 for c in schema.columns)
     incoming = sql.SQL("WITH {} AS (SELECT * FROM unnest({}) AS u({})),").format(

@@ -36,21 +36,15 @@ def _to_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, header=False, na_rep="").encode()
 
 
-def _arrow_type(column: str, schema: TableSchema) -> pa.DataType:
-    if column in schema.timestamps:
-        return pa.timestamp("us", tz="UTC")
-    if column in schema.dates:
-        return pa.date32()
-    if column in schema.texts:
-        return pa.string()
-    return pa.float64()
+_ARROW_TYPES = {"timestamptz": pa.timestamp("us", tz="UTC"), "date": pa.date32(),
+                "text": pa.string(), "float8": pa.float64()}
 
 
 def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
     """Parse COPY ... CSV HEADER output with Arrow: exact floats, and NULL (unquoted empty)
     kept apart from an empty string, so a ticker spelled "NA" stays a ticker."""
     options = pa_csv.ConvertOptions(
-        column_types={c: _arrow_type(c, schema) for c in schema.columns},
+        column_types={c: _ARROW_TYPES[postgres_sql.sql_type(c, schema)] for c in schema.columns},
         null_values=[""],
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
