@@ -14,6 +14,7 @@ import pandas as pd
 from stockfeatures.config import load_settings
 from stockfeatures.features.panel import PricePanel
 from stockfeatures.features.spec import FEATURES, MAX_LOOKBACK
+from stockfeatures.features.trailing import trailing
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ def own_latest_knowledge(panel: PricePanel) -> np.ndarray:
     created = _utc_ns(panel.rows["created_timestamp"]).array.asi8
     distinct, rank = np.unique(created, return_inverse=True)
     wide_rank = panel.to_wide(rank.astype("float64"))
-    own_latest = pd.DataFrame(wide_rank, copy=False).rolling(MAX_LOOKBACK, min_periods=1).max()
-    return distinct[panel.to_rows(own_latest.to_numpy()).to_numpy().astype("int64")]
+    own_latest = trailing(wide_rank, MAX_LOOKBACK, "max", min_periods=1)
+    return distinct[panel.to_rows(own_latest).to_numpy().astype("int64")]
 
 
 def session_latest_knowledge(own_latest: np.ndarray, session_codes: np.ndarray,

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from pandas.core.window.rolling import Rolling
+from stockfeatures.features.trailing import trailing
 
+if TYPE_CHECKING:
     from stockfeatures.features.panel import PricePanel
 
 TRADING_DAYS_PER_YEAR = 252
@@ -33,10 +33,6 @@ def _lag(wide: np.ndarray, periods: int) -> np.ndarray:
     return lagged
 
 
-def _rolling(wide: np.ndarray, window: int) -> Rolling:
-    return pd.DataFrame(wide, copy=False).rolling(window, min_periods=window)
-
-
 def _simple_returns(panel: PricePanel, periods: int) -> np.ndarray:
     close = panel.wide("close")
     return close / _lag(close, periods) - 1.0
@@ -48,7 +44,7 @@ def _log_returns(panel: PricePanel) -> np.ndarray:
 
 
 def _annualized_volatility(panel: PricePanel, window: int) -> np.ndarray:
-    variance = _rolling(_log_returns(panel), window).var(ddof=1).to_numpy()
+    variance = trailing(_log_returns(panel), window, "var", ddof=1)
     return np.sqrt(np.maximum(variance, 0.0) * TRADING_DAYS_PER_YEAR)
 
 
@@ -83,7 +79,7 @@ def mom_12_1(panel: PricePanel) -> pd.Series:
 
 def ma_gap_20d(panel: PricePanel) -> pd.Series:
     close = panel.wide("close")
-    return panel.to_rows(close / _rolling(close, 20).mean().to_numpy() - 1.0, "ma_gap_20d")
+    return panel.to_rows(close / trailing(close, 20, "mean") - 1.0, "ma_gap_20d")
 
 
 def rsi_14(panel: PricePanel) -> pd.Series:
@@ -135,10 +131,10 @@ def volume_z_20(panel: PricePanel) -> pd.Series:
     two consecutive volumes of the window) rather than by a floating std that may come out
     as 1e-9 instead of 0. One rolling count of changes costs half a rolling max and min."""
     volume = panel.wide("volume")
-    window = _rolling(volume, VOLUME_Z_WINDOW)
-    mean, std = window.mean().to_numpy(), window.std(ddof=1).to_numpy()
+    mean = trailing(volume, VOLUME_Z_WINDOW, "mean")
+    std = trailing(volume, VOLUME_Z_WINDOW, "std", ddof=1)
     changed = (~(volume == _lag(volume, 1))).astype("float64")  # a NaN on either side counts
-    flat = _rolling(changed, VOLUME_Z_WINDOW - 1).sum().to_numpy() == 0
+    flat = trailing(changed, VOLUME_Z_WINDOW - 1, "sum") == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (volume - mean) / std
     z[flat] = np.nan
@@ -149,7 +145,7 @@ def volume_z_20(panel: PricePanel) -> pd.Series:
 
 def drawdown_252(panel: PricePanel) -> pd.Series:
     close = panel.wide("close")
-    return panel.to_rows(close / _rolling(close, 252).max().to_numpy() - 1.0, "drawdown_252")
+    return panel.to_rows(close / trailing(close, 252, "max") - 1.0, "drawdown_252")
 
 
 def gap_1d(panel: PricePanel) -> pd.Series:
@@ -195,9 +191,9 @@ def benchmark_overlap(panel: PricePanel) -> np.ndarray:
 def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     """Sample covariance (ddof=1) over full windows; the same arithmetic for var(x) = cov(x, x)
     makes the benchmark's own beta exactly 1."""
-    mean_xy = _rolling(x * y, window).mean().to_numpy()
-    mean_x = _rolling(x, window).mean().to_numpy()
-    mean_y = _rolling(y, window).mean().to_numpy()
+    mean_xy = trailing(x * y, window, "mean")
+    mean_x = trailing(x, window, "mean")
+    mean_y = trailing(y, window, "mean")
     return (mean_xy - mean_x * mean_y) * (window / (window - 1))
 
 
@@ -221,7 +217,7 @@ def beta_60d(panel: PricePanel) -> pd.Series:
 def dollar_volume_20d(panel: PricePanel) -> pd.Series:
     """The one feature on raw prices: traded dollars are what they were, not split-adjusted."""
     traded = panel.wide("raw_close") * panel.wide("raw_volume")
-    return panel.to_rows(_rolling(traded, 20).mean().to_numpy(), "dollar_volume_20d")
+    return panel.to_rows(trailing(traded, 20, "mean"), "dollar_volume_20d")
 
 
 def mom_12_1_rank(panel: PricePanel) -> pd.Series:
