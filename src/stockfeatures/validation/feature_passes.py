@@ -82,7 +82,8 @@ def gate_feature_passes(bars: pd.DataFrame, benchmark: str, start: date | None =
     window = _in_window(features, start)
     positions = np.flatnonzero(window)
     candidates = features.iloc[positions].reset_index(drop=True)
-    first = gate_features(candidates, cross_sectional=False)
+    # `candidates` is this function's own frame and pass 1 keeps no accepted rows: no copies.
+    first = gate_features(candidates, cross_sectional=False, copy=False)
 
     usable = np.ones(len(features), dtype=bool)
     usable[positions[first.rejected.index.to_numpy(dtype=int)]] = False
@@ -93,7 +94,9 @@ def gate_feature_passes(bars: pd.DataFrame, benchmark: str, start: date | None =
 
     kept = np.setdiff1d(np.arange(len(candidates)), first.rejected.index.to_numpy(dtype=int))
     # Pass 1 settled every other column, and pass 2 changes only the cross-sectional ones.
-    second = gate_features(candidates.iloc[kept], per_ticker=False)
+    # All rows passed pass 1 in the usual case: then no million-row selection (a copy).
+    screened_rows = candidates if len(kept) == len(candidates) else candidates.iloc[kept]
+    second = gate_features(screened_rows, per_ticker=False, copy=False)
     second_rejected = second.rejected.set_axis(kept[second.rejected.index.to_numpy(dtype=int)])
     rejected = pd.concat([first.rejected, second_rejected]).sort_index()
     failures = _merged(list(first.failures), _shift(second.failures, kept))

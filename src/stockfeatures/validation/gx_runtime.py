@@ -138,8 +138,9 @@ def run_suite(frame: pd.DataFrame, suite) -> list[ExpectationOutcome]:
     with _LOCK:  # GX contexts are not thread-safe; Prefect may run tasks in threads
         for number, (columns, members) in enumerate(cut):
             narrow = frame[[c for c in columns if c in frame.columns]]
-            narrow = narrow.assign(**{c: narrow[c].astype("category")
-                                      for c in narrow.columns if narrow[c].dtype == object})
+            text = {c: narrow[c].astype("category") for c in narrow.columns if narrow[c].dtype == object}
+            if text:  # assign copies the frame, even with nothing to assign
+                narrow = narrow.assign(**text)
             name = f"{suite.name}.{number}"
             quick = _validate(context, name, narrow, members, configurations, "BOOLEAN_ONLY")
             results.update(quick)
