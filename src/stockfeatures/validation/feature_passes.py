@@ -29,24 +29,27 @@ from stockfeatures.features.panel import PricePanel
 from stockfeatures.features.spec import FEATURES
 from stockfeatures.validation.errors import ExpectationOutcome
 from stockfeatures.validation.gate import GateResult, gate_features
-from stockfeatures.validation.prepare import BENCHMARK_OVERLAP, HISTORY_LENGTH, history_lengths
+from stockfeatures.validation.prepare import BENCHMARK_OVERLAP, HISTORY_LENGTH
 
-NEW_YORK = "America/New_York"
 CROSS_SECTIONAL = tuple(spec for spec in FEATURES if spec.cross_sectional)
 
 
 def _with_helpers(features: pd.DataFrame, panel: PricePanel) -> pd.DataFrame:
-    features[HISTORY_LENGTH] = history_lengths(features).to_numpy()
+    """features (row i = panel row i) plus the suite's helper columns. A row's own history
+    is its observation number + 1: the panel counts each ticker's bars in session order,
+    exactly what prepare.history_lengths counts with a sort of the whole frame (2 s at 3.5 M)."""
+    features[HISTORY_LENGTH] = panel.observation + 1
     features[BENCHMARK_OVERLAP] = benchmark_overlap(panel)
     return features
 
 
-def _in_window(features: pd.DataFrame, start: date | None) -> np.ndarray:
-    """Rows on or after `start` (New York session date); earlier rows are history only."""
+def _in_window(panel: PricePanel, start: date | None) -> np.ndarray:
+    """Rows on or after session `start`; earlier rows are history only. Compared on the bars'
+    session dates (a feature row's event_timestamp is its session's close), not on dates
+    converted from timestamps row by row (0.9 s at 3.5 M rows)."""
     if start is None:
-        return np.ones(len(features), dtype=bool)
-    sessions = features["event_timestamp"].dt.tz_convert(NEW_YORK).dt.date
-    return (sessions >= start).to_numpy()
+        return np.ones(len(panel.rows), dtype=bool)
+    return panel.rows["session"].to_numpy() >= np.datetime64(start, "ns")
 
 
 def _shift(outcomes: tuple[ExpectationOutcome, ...], positions: np.ndarray) -> list[ExpectationOutcome]:
@@ -79,7 +82,7 @@ def gate_feature_passes(bars: pd.DataFrame, benchmark: str, start: date | None =
     """
     panel = PricePanel.from_bars(bars, benchmark=benchmark)
     features = _with_helpers(feature_rows(panel), panel)
-    window = _in_window(features, start)
+    window = _in_window(panel, start)
     positions = np.flatnonzero(window)
     candidates = features.iloc[positions].reset_index(drop=True)
     # `candidates` is this function's own frame and pass 1 keeps no accepted rows: no copies.
