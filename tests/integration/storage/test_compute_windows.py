@@ -53,6 +53,37 @@ def test_windowed_compute_stores_the_rows_of_one_pass(warehouse, tmp_path):
     pd.testing.assert_frame_equal(windowed_rows, whole_rows, check_exact=False, rtol=1e-8, atol=1e-14)
 
 
+def test_consecutive_windows_read_each_bar_once_and_get_the_bars_of_one_read(warehouse):
+    """The backfill's HistoryReader keeps the raw history the next window needs and reads only
+    the sessions after it: each window must still get exactly the adjusted bars that one read
+    of [its history start, its end] gives (NVDA's split, dividends and RIVN's listing fall
+    inside carried history), and every stored bar is read once in all."""
+    from stockfeatures.prices.adjust import adjust_bars
+
+    tickers = [*TICKERS, "NVDA", "RIVN"]  # NVDA splits on 2021-07-20; RIVN lists 2021-11-10
+    ingest.ingest(SampleSource(tickers=tickers), warehouse, tickers, "2020-06-01", "2022-06-30",
+                  known_at=pd.Timestamp("2022-07-01", tz="UTC"))
+    windows = compute.compute_windows(warehouse, rows_per_window=len(tickers) * 40)
+    assert len(windows) > 5
+    reads = []
+    read_bars = warehouse.read_bars
+
+    def counted(*args, **kwargs):
+        bars = read_bars(*args, **kwargs)
+        reads.append(len(bars))
+        return bars
+
+    reader = compute.HistoryReader(warehouse, tickers_per_read=3, carry=True)
+    reader.warehouse = type("Counted", (), {"read_bars": staticmethod(counted)})()
+    order = ["ticker", "session"]
+    for start, end in windows:
+        got = reader.adjusted(start, end).sort_values(order, ignore_index=True)
+        one_read = adjust_bars(read_bars(start=compute.history_start(start), end=end),
+                               warehouse.read_actions()).sort_values(order, ignore_index=True)
+        pd.testing.assert_frame_equal(got, one_read, check_exact=True)
+    assert sum(reads) == len(read_bars())
+
+
 def test_nothing_stored_gives_no_window_and_compute_says_so(warehouse):
     assert compute.compute_windows(warehouse) == []
     with pytest.raises(LookupError, match="no price bars stored"):
