@@ -156,6 +156,16 @@ def select_known_at(schema: TableSchema, window: QueryWindow) -> tuple[sql.Compo
     return query, params
 
 
+def distinct_tickers(table: str) -> sql.Composed:
+    """The table's tickers in order, one index probe each ("next ticker after", a loose
+    index scan on the primary key: PostgreSQL 15 has no skip scan)."""
+    return sql.SQL(
+        "WITH RECURSIVE t(ticker) AS (SELECT min(ticker) FROM {table} UNION ALL "
+        "SELECT (SELECT min(n.ticker) FROM {table} AS n WHERE n.ticker > t.ticker) "
+        "FROM t WHERE t.ticker IS NOT NULL) SELECT ticker FROM t WHERE ticker IS NOT NULL ORDER BY ticker"
+    ).format(table=sql.Identifier(table))
+
+
 def select_latest_rows(schema: TableSchema, tickers: list[str] | None) -> sql.Composed:
     """Newest event row per ticker (latest version); per-ticker LIMIT 1 walks the index.
 
