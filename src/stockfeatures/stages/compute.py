@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,15 +59,26 @@ def _adjusted_history(warehouse: Warehouse, start: date | None, end: date | None
     rows are the same as from one read), because a read's transient buffers are ~3x the
     frame it returns: at 10,000 tickers the daily update's 2.6 M-bar lookback window peaked
     at 1.1 GB in one read. adjust_bars keeps the latest version of each bar itself.
+
+    The next batch is read while this one is adjusted (one read in flight, so at most two
+    batches held): a read mostly waits on PostgreSQL, which sorts and formats on its own
+    core meanwhile.
     """
     read_from = history_start(start) if start else None
     tickers, actions = sorted(warehouse.tickers()), warehouse.read_actions()
+    batches = [tickers[first:first + tickers_per_read]
+               for first in range(0, len(tickers), tickers_per_read)]
     parts = []
-    for first in range(0, len(tickers), tickers_per_read):
-        bars = warehouse.read_bars(tickers=tickers[first:first + tickers_per_read],
-                                   start=read_from, end=end)
-        if len(bars):
-            parts.append(adjust_bars(bars, actions))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-bars") as reader:
+        def read(batch: list[str]):
+            return reader.submit(warehouse.read_bars, tickers=batch, start=read_from, end=end)
+
+        pending = read(batches[0]) if batches else None
+        for position in range(len(batches)):
+            bars = pending.result()
+            pending = read(batches[position + 1]) if position + 1 < len(batches) else None
+            if len(bars):
+                parts.append(adjust_bars(bars, actions))
     if not parts:
         raise LookupError("no price bars stored for that range: run `stockfeatures ingest` first")
     # Tickers are read in sorted order, so the parts stay in (ticker, session) order.
