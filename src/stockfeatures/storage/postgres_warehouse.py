@@ -50,7 +50,9 @@ def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
         quoted_strings_can_be_null=False,
     )
     table = pa_csv.read_csv(io.BytesIO(raw), convert_options=options)
-    return canonical(table.to_pandas(), schema)
+    # Dates and instants straight to datetime64[ns] in Arrow: as Python date objects (its
+    # default) canonical() parsed them back one by one, 0.3 s per 520,000 bars read.
+    return canonical(table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True), schema)
 
 
 SMALL_BATCH_ROWS = 1_000
