@@ -67,20 +67,40 @@ def _latest_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("ticker", keep="last").set_index("ticker")
 
 
+def _number(value) -> float:
+    """A Feast ValueProto as a float; NaN when it holds nothing (never written, or null)."""
+    kind = value.WhichOneof("val") if value is not None else None
+    return math.nan if kind is None or kind == "null_val" else float(getattr(value, kind))
+
+
 def online_state(store, view: str, tickers: list[str]) -> pd.DataFrame:
-    """Per ticker: the view's online values and the event timestamp they carry (NaT if none)."""
+    """Per ticker: the view's online values and the event timestamp they carry (NaT if none).
+
+    Through the provider's online_read (what get_online_features calls for each view), not
+    get_online_features itself: its response assembly (entity dedup, proto conversions,
+    to_dict) cost more than the read for 10,000 tickers, four times per materialize."""
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+    from feast.protos.feast.types.Value_pb2 import Value
+
     names = [spec.name for spec in features_in_view(view)]
-    response = store.get_online_features(
-        features=[f"{view}:{name}" for name in names], entity_rows=[{"ticker": t} for t in tickers],
-    ).to_dict(include_event_timestamps=True)
-    frame = pd.DataFrame({name: pd.array(response[name], dtype="Float64").to_numpy(float, na_value=math.nan)
-                          for name in names}, index=pd.Index(tickers, name="ticker"))
-    seconds = pd.Series(response[names[0] + TIMESTAMP_SUFFIX], index=frame.index, dtype="int64")
+    keys = [EntityKey(join_keys=["ticker"], entity_values=[Value(string_val=t)]) for t in tickers]
+    table = store.get_feature_view(view, allow_registry_cache=True)
+    results = store._get_provider().online_read(store.config, table, keys, names)
+    values = np.full((len(tickers), len(names)), math.nan)
+    seconds = np.zeros(len(tickers), dtype="int64")
+    for row, (stamp, stored) in enumerate(results):
+        if stamp is None or not stored:
+            continue
+        # Whole seconds, as get_online_features reports them (Feast keeps seconds for Redis).
+        seconds[row] = int(pd.Timestamp(stamp).timestamp())
+        values[row] = [_number(stored.get(name)) for name in names]
+    frame = pd.DataFrame(values, columns=names, index=pd.Index(tickers, name="ticker"))
     # Integer seconds in, NaT where none is stored (0): pandas 2.x's float path of
     # to_datetime(unit="s") reads uninitialised memory for NaN entries and may raise
     # FloatingPointError (pandas #58419, fixed in 3.0); it failed a test stack once here.
-    stamps = pd.to_datetime(seconds.where(seconds > 0, 0), unit="s", utc=True)
-    frame["event_timestamp"] = stamps.where(seconds > 0)
+    held = pd.Series(seconds, index=frame.index)
+    stamps = pd.to_datetime(held.where(held > 0, 0), unit="s", utc=True)
+    frame["event_timestamp"] = stamps.where(held > 0)
     return frame
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -94,21 +95,30 @@ class HistoryReader:
         if self.carry and end is not None and start is not None:
             keep_from = history_start(calendar().next_session(calendar().date_to_session(
                 pd.Timestamp(end), direction="previous")))
+        read_start = (self._through + pd.Timedelta(days=1)).date() if carried else read_from
         parts, kept = [], []
-        for position, first in enumerate(range(0, len(self.tickers), self.tickers_per_read)):
-            if carried:
-                old = self._kept[position]
-                old = old[(old["session"] >= read_from).to_numpy()]
-                new = self._read(first, (self._through + pd.Timedelta(days=1)).date(), end)
-                bars = pd.concat([old, new], ignore_index=True) if len(new) else old
-                if len(old) and len(new):  # back in (ticker, session) order
-                    bars = bars.sort_values(["ticker", "session"], kind="stable", ignore_index=True)
-            else:
-                bars = self._read(first, read_from, end)
-            if keep_from is not None:
-                kept.append(bars[(bars["session"] >= keep_from).to_numpy()])
-            if len(bars):
-                parts.append(adjust_bars(bars, self.actions))
+        # The next batch is read while this one is adjusted (one read in flight, so at most
+        # two batches held): a read mostly waits on PostgreSQL, which sorts and formats on its
+        # own core meanwhile.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-bars") as reads:
+            firsts = range(0, len(self.tickers), self.tickers_per_read)
+            pending = reads.submit(self._read, firsts[0], read_start, end) if firsts else None
+            for position in range(len(firsts)):
+                new = pending.result()
+                if position + 1 < len(firsts):
+                    pending = reads.submit(self._read, firsts[position + 1], read_start, end)
+                bars = new
+                if carried:
+                    old = self._kept[position]
+                    old = old[(old["session"] >= read_from).to_numpy()]
+                    bars = pd.concat([old, new], ignore_index=True) if len(new) else old
+                    if len(old) and len(new):  # back in (ticker, session) order
+                        bars = bars.sort_values(["ticker", "session"], kind="stable",
+                                                ignore_index=True)
+                if keep_from is not None:
+                    kept.append(bars[(bars["session"] >= keep_from).to_numpy()])
+                if len(bars):
+                    parts.append(adjust_bars(bars, self.actions))
         self._kept, self._kept_from = kept, keep_from
         self._through = pd.Timestamp(end) if keep_from is not None else None
         if not parts:

@@ -126,11 +126,10 @@ def delete_before(schema: TableSchema) -> sql.Composed:
 
 
 def _filters(window: QueryWindow) -> tuple[sql.Composed, dict]:
+    """The window's time bounds (and, for a scan of every ticker, nothing more); a ticker
+    list is applied by select_known_at's join instead."""
     clauses = [sql.SQL("{} <= %(as_of)s").format(sql.Identifier(CREATED))]
     params: dict = {"as_of": window.as_of}
-    if window.tickers is not None:
-        clauses.append(sql.SQL("ticker = ANY(%(tickers)s)"))
-        params["tickers"] = list(window.tickers)
     if window.lower is not None:
         clauses.append(sql.SQL("{} >= %(lower)s").format(sql.Identifier(EVENT)))
         params["lower"] = window.lower
@@ -141,19 +140,45 @@ def _filters(window: QueryWindow) -> tuple[sql.Composed, dict]:
 
 
 def select_known_at(schema: TableSchema, window: QueryWindow) -> tuple[sql.Composed, dict]:
-    """Latest version per fact among versions known at window.as_of, as CSV on STDOUT."""
+    """Latest version per fact among versions known at window.as_of, as CSV on STDOUT.
+
+    With a ticker list, each ticker's rows are looked up on the primary key (a lateral
+    join, fenced with OFFSET 0 so the planner keeps it one index scan per ticker): as
+    `ticker = ANY(...)`, the planner scanned the whole table for every list, 12.5 M bars for
+    each of the compute stage's five 2,000-ticker reads of a 10,000-ticker lookback window
+    (1.15 s each, on both cores; 0.43 s on one this way).
+    """
     where, params = _filters(window)
+    source = sql.Identifier(schema.name)
+    if window.tickers is not None:
+        params["tickers"] = list(window.tickers)
+        source = sql.SQL(
+            "(SELECT versions.* FROM unnest(%(tickers)s::text[]) AS wanted(name) CROSS JOIN LATERAL "
+            "(SELECT {cols} FROM {table} AS x WHERE x.ticker = wanted.name AND {where} OFFSET 0) "
+            "AS versions) AS chosen"
+        ).format(cols=_ids(schema.columns), table=sql.Identifier(schema.name), where=where)
+        where = sql.SQL("true")
     query = sql.SQL(
-        "COPY (SELECT DISTINCT ON ({key}) {cols} FROM {table} WHERE {where} "
+        "COPY (SELECT DISTINCT ON ({key}) {cols} FROM {source} WHERE {where} "
         "ORDER BY {key}, {created} DESC) TO STDOUT WITH (FORMAT csv, HEADER true)"
     ).format(
         key=_ids(schema.key),
         cols=_ids(schema.columns),
-        table=sql.Identifier(schema.name),
+        source=source,
         where=where,
         created=sql.Identifier(CREATED),
     )
     return query, params
+
+
+def distinct_tickers(table: str) -> sql.Composed:
+    """The table's tickers in order, one index probe each ("next ticker after", a loose
+    index scan on the primary key: PostgreSQL 15 has no skip scan)."""
+    return sql.SQL(
+        "WITH RECURSIVE t(ticker) AS (SELECT min(ticker) FROM {table} UNION ALL "
+        "SELECT (SELECT min(n.ticker) FROM {table} AS n WHERE n.ticker > t.ticker) "
+        "FROM t WHERE t.ticker IS NOT NULL) SELECT ticker FROM t WHERE ticker IS NOT NULL ORDER BY ticker"
+    ).format(table=sql.Identifier(table))
 
 
 def select_latest_rows(schema: TableSchema, tickers: list[str] | None) -> sql.Composed:

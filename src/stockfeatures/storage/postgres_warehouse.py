@@ -50,7 +50,9 @@ def _from_csv(raw: bytes, schema: TableSchema) -> pd.DataFrame:
         quoted_strings_can_be_null=False,
     )
     table = pa_csv.read_csv(io.BytesIO(raw), convert_options=options)
-    return canonical(table.to_pandas(), schema)
+    # Dates and instants straight to datetime64[ns] in Arrow: as Python date objects (its
+    # default) canonical() parsed them back one by one, 0.3 s per 520,000 bars read.
+    return canonical(table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True), schema)
 
 
 SMALL_BATCH_ROWS = 1_000
@@ -191,13 +193,19 @@ class PostgresWarehouse(VersionedTables):
         return _from_csv(self._copy_out(query, params), schema)
 
     def tickers(self) -> list[str]:
+        """Every ticker with a stored bar, found with a loose index scan of the primary key
+        (postgres_sql.distinct_tickers): DISTINCT read all 12.5 M bars at 10,000 tickers."""
         with self._connection() as conn:
-            rows = conn.execute("SELECT DISTINCT ticker FROM prices ORDER BY ticker").fetchall()
+            rows = conn.execute(postgres_sql.distinct_tickers("prices")).fetchall()
         return [row[0] for row in rows]
 
     def session_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The first and last stored session, from the event_timestamp index's two ends (a
+        session's close orders sessions): min/max(session) read every bar, having no index."""
+        query = ("SELECT (SELECT session FROM prices ORDER BY event_timestamp LIMIT 1), "
+                 "(SELECT session FROM prices ORDER BY event_timestamp DESC LIMIT 1)")
         with self._connection() as conn:
-            first, last = conn.execute("SELECT min(session), max(session) FROM prices").fetchone()
+            first, last = conn.execute(query).fetchone()
         return None if first is None else (pd.Timestamp(first), pd.Timestamp(last))
 
     # -- quarantine -------------------------------------------------------------------------

@@ -98,3 +98,28 @@ def test_materializing_an_older_window_never_moves_the_online_store_back(restate
     online = online_features(stack.store, TICKERS, features=list(FEATURE_NAMES)).set_index("ticker")
     np.testing.assert_array_equal(online.loc[TICKERS, list(FEATURE_NAMES)].to_numpy(float),
                                   _latest_known(stack).loc[TICKERS].to_numpy(float))
+
+
+def test_online_state_reads_what_get_online_features_returns(restated):
+    """materialize's online_state reads through the provider (cheaper at 10,000 tickers); it
+    must report the values and event timestamps Feast serves, and NaN/NaT for an unknown
+    ticker."""
+    from stockfeatures.features.spec import features_in_view, view_names
+    from stockfeatures.materialize_online import online_state
+
+    stack, _, _ = restated
+    tickers = [*TICKERS, "NEVERSEEN"]
+    for view in view_names():
+        names = [spec.name for spec in features_in_view(view)]
+        state = online_state(stack.store, view, tickers)
+        served = stack.store.get_online_features(
+            features=[f"{view}:{name}" for name in names], entity_rows=[{"ticker": t} for t in tickers],
+        ).to_dict(include_event_timestamps=True)
+        for name in names:
+            expected = np.array([np.nan if v is None else v for v in served[name]], dtype=float)
+            np.testing.assert_array_equal(state[name].to_numpy(float), expected)
+        seconds = [int(s.timestamp()) if s is not None and s.timestamp() > 0 else 0
+                   for s in pd.to_datetime(served[names[0] + "__ts"], unit="s", utc=True)]
+        held = state["event_timestamp"]
+        assert [0 if pd.isna(s) else int(s.timestamp()) for s in held] == seconds
+        assert pd.isna(held.loc["NEVERSEEN"]) and state.loc["NEVERSEEN", names].isna().all()

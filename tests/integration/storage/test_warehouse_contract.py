@@ -141,6 +141,14 @@ def test_reads_filter_by_ticker_and_session_dates(warehouse, make_bars):
     assert warehouse.tickers() == ["AAA", "BBB", "CCC"]
 
 
+def test_session_range_spans_the_stored_bars_of_every_ticker(warehouse, make_bars):
+    assert warehouse.session_range() is None
+    warehouse.write_bars(make_bars(tickers=("BBB",), start="2024-01-03", end="2024-01-04"))
+    warehouse.write_bars(make_bars(tickers=("AAA",), start="2024-01-02", end="2024-01-05"))
+
+    assert warehouse.session_range() == (pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-05"))
+
+
 def test_naive_as_of_is_refused(warehouse):
     with pytest.raises(InvalidQuery, match="timezone"):
         warehouse.read_bars(as_of=pd.Timestamp("2024-01-05"))
