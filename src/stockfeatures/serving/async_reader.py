@@ -92,10 +92,13 @@ class AsyncRedisReader:
         self.timeout_s = timeout_s
         # Same fail-fast policy as serving_redis: one immediate retry heals a pooled
         # connection broken by a restart, and nothing backs off for seconds. No
-        # socket_timeout: the call is bounded by asyncio.timeout (module doc).
+        # socket_timeout: the call is bounded by asyncio.timeout (module doc). One
+        # connection, not a pool: the pool's checkout (a readability probe of the socket)
+        # and return were a sixth of a hit's calls, and the reads of a pass share one call
+        # anyway; Redis runs scripts one at a time, so calls that queue here lose nothing.
         self.client = redis.asyncio.Redis.from_url(
             url, socket_timeout=None, socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 1))
+            retry=Retry(NoBackoff(), 1), single_connection_client=True)
         self._gathering: dict[int, _Batch] = {}
         self._scripts: dict[int, tuple[ReadPlan, object]] = {}
 
