@@ -165,7 +165,7 @@ async def online_features(runner: ReadRunner, raw: bytes) -> Answer:
     try:
         parsed = feast_json.parse_request(body)
         order = [validate_ticker(t) for t in parsed.tickers]
-        tickers = server.validate(order)
+        tickers = server.check_batch(list(dict.fromkeys(order)))
         plan, lookup = await runner.read(parsed.features, parsed.service, tickers)
         if lookup is None:
             payload = await runner.run(feast_passthrough, server, parsed)

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from feast import FeatureStore
 from feast.infra.online_stores.helpers import _mmh3
@@ -43,6 +43,9 @@ class ViewRead:
     name: str
     features: tuple[str, ...]
     fields: tuple[bytes | str, ...]
+    # This view's HMGET replies already decoded (online_reader.decode_replies), by their raw
+    # bytes: a worker reads the same values until the next session close or push.
+    decoded: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, name: str, features: Sequence[str]) -> ViewRead:

@@ -43,9 +43,15 @@ from stockfeatures.serving.miss_path import (  # noqa: F401  (MARKER_MEMO_S: pub
     Lookup,
     MissPath,
 )
-from stockfeatures.serving.online_reader import FeastReader, OnlineReader, OnlineRows, RedisReader
+from stockfeatures.serving.online_reader import (
+    FeastReader,
+    OnlineReader,
+    OnlineRows,
+    RedisReader,
+    ViewValues,
+)
 from stockfeatures.serving.options import ServingOptions
-from stockfeatures.serving.plan import PlanResolver, ReadPlan
+from stockfeatures.serving.plan import PlanResolver, ReadPlan, ViewRead
 from stockfeatures.serving.push_fed import all_fresh, pulled_fresh
 from stockfeatures.serving.response import (
     FRESH,
@@ -60,6 +66,10 @@ from stockfeatures.serving.response import (
 from stockfeatures.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+
+# FeatureValue sets kept for online replies (FeatureServer._online_cells): a few views of a
+# 20,000-ticker universe.
+_MAX_CELL_SETS = 60_000
 
 
 class FeatureServer(MissPath):
@@ -103,6 +113,7 @@ class FeatureServer(MissPath):
         self._hits = metrics.REQUESTS.labels(ONLINE, "hit")
         self._marker_memo: dict[tuple[str, int], tuple[str, float]] = {}
         self._marker_memo_s = min(MARKER_MEMO_S, self.options.negative_ttl_s / 10)
+        self._cells: dict[int, tuple[ViewValues, dict[str, FeatureValue]]] = {}
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -183,7 +194,11 @@ class FeatureServer(MissPath):
                         type(error).__name__, error)
 
     def validate(self, tickers: str | Sequence[str]) -> list[str]:
-        names = validate_tickers(tickers)
+        return self.check_batch(validate_tickers(tickers))
+
+    def check_batch(self, names: list[str]) -> list[str]:
+        """Already validated, normalized, distinct tickers, refused when none or too many
+        (the HTTP layer validates each ticker once, keeping repeats for the answer's rows)."""
         if not names:
             raise BatchTooLarge("no tickers given: ask for at least one")
         if len(names) > self.options.max_batch:
@@ -266,11 +281,25 @@ class FeatureServer(MissPath):
         return hits
 
     def _from_online(self, ticker, status, plan, per_view, now_s) -> TickerFeatures:
-        values = {}
-        for view, feature in plan.columns:
-            stamp, view_values = per_view[view]
-            values[feature] = FeatureValue(view_values.get(feature), stamp, ONLINE)
-        return TickerFeatures(ticker, status, values)
+        cells = {view.name: self._online_cells(view, per_view[view.name]) for view in plan.views}
+        return TickerFeatures(ticker, status, {feature: cells[view][feature] for view, feature in plan.columns})
+
+    def _online_cells(self, view: ViewRead, view_values: ViewValues) -> dict[str, FeatureValue]:
+        """A view's FeatureValues for an online read, built once per decoded reply.
+
+        decode_replies shares one (stamp, values) per distinct reply, so the frozen
+        FeatureValues built from it are shared too: a 500-ticker hit built 7,000 of them per
+        request. Keyed by the reply's identity; the entry holds it, so its id is not reused.
+        """
+        entry = self._cells.get(id(view_values))
+        if entry is None or entry[0] is not view_values:
+            stamp, values = view_values
+            entry = (view_values, {feature: FeatureValue(values.get(feature), stamp, ONLINE)
+                                   for feature in view.features})
+            if len(self._cells) >= _MAX_CELL_SETS:
+                self._cells.clear()
+            self._cells[id(view_values)] = entry
+        return entry[1]
 
     # -- warehouse-backed answers -----------------------------------------------------------
 

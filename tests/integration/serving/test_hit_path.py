@@ -96,15 +96,15 @@ def test_the_loop_reader_returns_what_the_pipelined_hmgets_return(stack, monkeyp
 
 
 def _counting_calls(reader) -> list[int]:
-    """Wrap reader.script to record how many keys each Redis call carried."""
+    """Wrap reader.call to record how many keys each Redis call carried."""
     calls: list[int] = []
-    script = reader.script
+    call = reader.call
 
-    async def counted(keys, args, client=None):
+    async def counted(plan, keys, client=None):
         calls.append(len(keys))
-        return await script(keys=keys, args=args, client=client)
+        return await call(plan, keys, client=client)
 
-    reader.script = counted
+    reader.call = counted
     return calls
 
 

@@ -52,6 +52,22 @@ def test_friday_value_is_fresh_through_monday_close(stack):
     assert after.values["ret_5d"].value == 0.5  # best value known is still served, marked stale
 
 
+def test_a_value_written_again_is_served_anew_by_the_same_server(stack):
+    """A worker keeps decoded replies by their bytes: a newer row for the same ticker (here a
+    correction one second after the close) is read as the new value, and an answer already
+    given keeps the values it had."""
+    monday_close = pd.Timestamp("2025-06-30 20:00", tz="UTC")
+    server = make_server(stack)
+    _write_online(stack, "AGAIN", monday_close, 0.5)
+    first = server.get_features(["AGAIN"])["AGAIN"]
+    assert server.get_features(["AGAIN"])["AGAIN"].values["ret_5d"].value == 0.5
+    _write_online(stack, "AGAIN", monday_close + pd.Timedelta(seconds=1), 0.75)
+    second = server.get_features(["AGAIN"])["AGAIN"]
+    assert (second.status, second.values["ret_5d"].value) == ("fresh", 0.75)
+    assert {v.value for v in second.values.values()} == {0.75}
+    assert {v.value for v in first.values.values()} == {0.5}
+
+
 def test_value_before_a_holiday_stays_fresh_through_the_holiday(stack):
     early_close = pd.Timestamp("2025-07-03 17:00", tz="UTC")  # 13:00 New York, eve of July 4
     _write_online(stack, "HOL", early_close, 0.25)
