@@ -21,6 +21,9 @@ NEW_YORK = "America/New_York"
 ROWS_PER_WINDOW = 1_000_000
 # Tickers whose bars are read and adjusted at once (_adjusted_history).
 TICKERS_PER_READ = 2_000
+# New feature versions after which the stage refreshes the table's planner statistics: a
+# backfill outruns autovacuum, and point-in-time plans are chosen from those statistics.
+STATISTICS_AFTER_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,8 @@ def compute(
         gates.append(keys_only(gate))
         progress.advance(1, f"{window_start}..{window_end}: {gate.checked} rows, "
                             f"{len(gate.rejected)} rejected, {written.inserted} new versions")
+    if inserted >= STATISTICS_AFTER_ROWS:
+        warehouse.refresh_statistics()
     combined = GateResult.combine(gates)
     combined.raise_if_failed()
     return StepReport("compute", combined.checked, inserted, unchanged, len(tickers),

@@ -110,6 +110,14 @@ class PostgresWarehouse(VersionedTables):
     def migrate(self) -> MigrationReport:
         return migrate(self.dsn)
 
+    def refresh_statistics(self) -> None:
+        """ANALYZE features_daily. After a backfill the planner still believed the table as
+        autovacuum last saw it: at 10,000 tickers it estimated a 12.5 M-row read at under
+        1.5 M rows, so point-in-time retrieval's `auto` chose to stream the whole table
+        (36 s, 3.2 GB) instead of looking the rows up (7 s)."""
+        with self._connection() as conn:
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(features_schema().name)))
+
     # -- writes -----------------------------------------------------------------------------
 
     def _append(self, frame: pd.DataFrame, schema: TableSchema) -> WriteResult:

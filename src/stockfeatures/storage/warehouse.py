@@ -101,6 +101,10 @@ class Warehouse(Protocol):
         """(first, last) session of the stored daily bars, tz-naive dates; None when empty."""
         ...
 
+    def refresh_statistics(self) -> None:
+        """Bring the features table's planner statistics up to date after a bulk write."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -115,6 +119,9 @@ class VersionedTables:
 
     def _append(self, frame: pd.DataFrame, schema) -> WriteResult:
         raise NotImplementedError
+
+    def refresh_statistics(self) -> None:
+        """Nothing to do where no query planner reads statistics (Parquet files)."""
 
     def _read(self, schema, tickers, start, end, as_of) -> pd.DataFrame:
         raise NotImplementedError

@@ -104,3 +104,24 @@ def test_bars_read_a_few_tickers_at_a_time_give_the_gate_the_rows_of_one_read(wa
                            warehouse.read_actions())
     batched = compute._adjusted_history(warehouse, start, None, tickers_per_read=2)
     pd.testing.assert_frame_equal(batched, one_read, check_exact=True)
+
+
+def test_a_bulk_compute_leaves_the_planner_statistics_current(empty_dsn, monkeypatch):
+    """After a backfill the planner must know the features table's size: point-in-time
+    retrieval's `auto` picks its plan from the row estimate, and with the statistics
+    autovacuum had not refreshed yet it streamed a 12.5 M-row table it believed small."""
+    import psycopg
+
+    from stockfeatures.storage.postgres_warehouse import PostgresWarehouse
+
+    monkeypatch.setattr(compute, "STATISTICS_AFTER_ROWS", 1)
+    warehouse = PostgresWarehouse(empty_dsn)
+    try:
+        _loaded(warehouse)
+        report = compute.compute(warehouse, "SPY")
+    finally:
+        warehouse.close()
+    with psycopg.connect(empty_dsn) as conn:
+        estimated = conn.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = 'features_daily'").fetchone()[0]
+    assert estimated == report.inserted > 0
