@@ -85,7 +85,8 @@ def online_state(store, view: str, tickers: list[str]) -> pd.DataFrame:
     names = [spec.name for spec in features_in_view(view)]
     keys = [EntityKey(join_keys=["ticker"], entity_values=[Value(string_val=t)]) for t in tickers]
     table = store.get_feature_view(view, allow_registry_cache=True)
-    results = store._get_provider().online_read(store.config, table, keys, names)
+    # A copy: Feast's Redis store appends its "_ts:<view>" field to the list it is given.
+    results = store._get_provider().online_read(store.config, table, keys, list(names))
     values = np.full((len(tickers), len(names)), math.nan)
     seconds = np.zeros(len(tickers), dtype="int64")
     for row, (stamp, stored) in enumerate(results):
