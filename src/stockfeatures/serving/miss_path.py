@@ -30,6 +30,7 @@ from stockfeatures.serving.response import (
 
 if TYPE_CHECKING:
     from stockfeatures.serving.degraded import WarehouseGuard
+    from stockfeatures.serving.recheck import Rechecks
     from stockfeatures.serving.lazy_compute import LazyCompute
     from stockfeatures.serving.locks import FillLocks
     from stockfeatures.serving.online_reader import OnlineReader
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 
 # How long a worker trusts a "checked this session" marker it read, before asking Redis again.
 MARKER_MEMO_S = 1.0
+
+# Outcomes this worker keeps past their markers' expiry (MissPath._settle).
+_MAX_SETTLED = 100_000
 
 # Which tier answered a request (the x-stockfeatures-tier header): the online store, this
 # worker's latest-rows cache, or the warehouse itself (a cache fill, a lazy fill).
@@ -97,8 +101,10 @@ class MissPath:
     plans: PlanResolver
     options: ServingOptions
     warehouse_guard: WarehouseGuard
+    rechecks: Rechecks
     _marker_memo: dict[tuple[str, int], tuple[str, float]]
     _marker_memo_s: float
+    _settled: dict[tuple[str, int], str]
 
     # -- miss path --------------------------------------------------------------------------
 
@@ -117,8 +123,32 @@ class MissPath:
                 markers = self.locks.markers(lookup.misses, expected)
             except REDIS_ERRORS:
                 return
+            markers = self._with_settled(lookup, markers)
             self._remember_markers(lookup.misses, markers, expected)
         self._serve_marked(lookup, markers)
+
+    def _with_settled(self, lookup: Lookup, markers: dict[str, str]) -> dict[str, str]:
+        """The markers Redis holds, plus the outcome this worker settled earlier this session
+        for misses whose marker has expired since: those are answered as settled and
+        re-checked in the background (serving.recheck), not in front of this request."""
+        expected = lookup.window.expected_close_s
+        self._settle(markers, expected)
+        expired = {}
+        for ticker in lookup.misses:
+            if ticker not in markers and (settled := self._settled.get((ticker, expected))):
+                expired[ticker] = settled
+        if not expired:
+            return markers
+        self.rechecks.submit(expired, lookup.window)
+        return {**markers, **expired}
+
+    def _settle(self, markers: dict[str, str], expected_close_s: int) -> None:
+        """Remember outcomes settled this session beyond their markers' expiry (bounded: a
+        20,000-ticker universe fits many times over; a new session uses new keys)."""
+        if len(self._settled) > _MAX_SETTLED:
+            self._settled.clear()
+        for ticker, marker in markers.items():
+            self._settled[(ticker, expected_close_s)] = marker
 
     def serve_remembered_misses(self, lookup: Lookup) -> None:
         """serve_checked_misses from this worker's memo alone, with no Redis round trip:
@@ -302,3 +332,40 @@ class MissPath:
             self.locks.mark(outcomes, expected_close_s)
         except REDIS_ERRORS as error:
             self.redis_failed(error)
+            return
+        self._settle(outcomes, expected_close_s)
+
+    def recheck(self, tickers: list[str], window: SessionWindow, settled: dict[str, str]) -> None:
+        """A background re-check of settled misses (serving.recheck): a fill with no request
+        waiting on it. Tickers another caller is filling are left to it; a newer row goes
+        online; the rest are marked again with their outcome."""
+        try:
+            tokens = self.locks.acquire(tickers)
+        except REDIS_ERRORS as error:
+            self.redis_failed(error)
+            return
+        if not tokens:
+            return
+        expected = window.expected_close
+        try:
+            found = self.warehouse_guard.call(f"re-checking {list(tokens)}", self.lazy.find,
+                                              list(tokens), expected)
+            try:
+                self.lazy.write_online(found.rows, self.plans.online_views())
+            except REDIS_ERRORS as error:
+                self.redis_failed(error)
+                return
+            outcomes = {}
+            for ticker in tokens:
+                if ticker not in found.rows.index:
+                    outcomes[ticker] = settled[ticker]
+                elif found.rows.at[ticker, "event_timestamp"] < expected:
+                    outcomes[ticker] = STALE
+                else:
+                    self._settled.pop((ticker, window.expected_close_s), None)
+            self._mark(outcomes, window.expected_close_s)
+        finally:
+            try:
+                self.locks.release(tokens)
+            except REDIS_ERRORS as error:
+                self.redis_failed(error)

@@ -52,6 +52,7 @@ from stockfeatures.serving.online_reader import (
 )
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.plan import PlanResolver, ReadPlan, ViewRead
+from stockfeatures.serving.recheck import Rechecks
 from stockfeatures.serving.push_fed import all_fresh, pulled_fresh
 from stockfeatures.serving.response import (
     FRESH,
@@ -113,6 +114,8 @@ class FeatureServer(MissPath):
         self._hits = metrics.REQUESTS.labels(ONLINE, "hit")
         self._marker_memo: dict[tuple[str, int], tuple[str, float]] = {}
         self._marker_memo_s = min(MARKER_MEMO_S, self.options.negative_ttl_s / 10)
+        self._settled: dict[tuple[str, int], str] = {}
+        self.rechecks = Rechecks(self.recheck)
         self._cells: dict[int, tuple[ViewValues, dict[str, FeatureValue]]] = {}
 
     # -- entry point ------------------------------------------------------------------------

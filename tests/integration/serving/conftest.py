@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -46,28 +47,33 @@ def stack(tmp_path_factory, pg_dsn, redis_url):
 
 
 class CountingWarehouse:
-    """The real warehouse, counting how often each ticker's latest row is read (a spy)."""
+    """The real warehouse, counting how often each ticker's latest row is read, and on which
+    thread (a spy)."""
 
     def __init__(self, inner):
         self.inner = inner
         self.latest_reads: Counter[str] = Counter()
+        self.latest_threads: list[str] = []
 
     def latest_features(self, tickers=None, **kwargs):
         for ticker in tickers or ():
             self.latest_reads[ticker] += 1
+        self.latest_threads.append(threading.current_thread().name)
         return self.inner.latest_features(tickers, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
 
-def make_server(stack, *, now=TUESDAY_MORNING, redis_url=None, store=None, **options) -> FeatureServer:
+def make_server(stack, *, now=TUESDAY_MORNING, redis_url=None, store=None, warehouse=None,
+                **options) -> FeatureServer:
+    """warehouse: a spy around stack.warehouse (default CountingWarehouse)."""
     opts = ServingOptions(**{"negative_ttl_s": 30.0, **options})
     store = store or stack.store
     fail_fast_feast_redis(store, opts.redis_timeout_s)
     return FeatureServer(
         store,
-        CountingWarehouse(stack.warehouse),
+        warehouse or CountingWarehouse(stack.warehouse),
         serving_redis(redis_url, opts.redis_timeout_s) if redis_url
         else serving_client(stack.settings, opts.redis_timeout_s),
         benchmark=stack.settings.benchmark_ticker,
