@@ -73,6 +73,8 @@ class LazyCompute:
         behind = [t for t in tickers
                   if t not in rows.index or rows.at[t, "event_timestamp"] < expected_close]
         if behind:
+            behind = self._with_newer_bars(behind, rows)
+        if behind:
             metrics.UPSTREAM_CALLS.labels("prices").inc()
             computed = self.compute_from_prices(behind, expected_close)
             for ticker in computed.index:
@@ -84,6 +86,24 @@ class LazyCompute:
         for kind in origin.values():
             metrics.COMPUTATIONS.labels("prices" if kind == COMPUTED else "warehouse_row").inc()
         return FoundRows(rows, origin)
+
+    def _with_newer_bars(self, tickers: list[str], rows: pd.DataFrame) -> list[str]:
+        """The tickers behind the session that a recompute from prices could move forward:
+        those with no warehouse row, and those with a bar stored after their row.
+
+        For the others a recompute ends at the session of the row the warehouse holds, and
+        find keeps a computed row only if it is strictly newer. Skipping it changes no
+        answer and saves reading a year of bars and computing every feature: after the close,
+        before the day's bars are in, every ticker is behind, and each re-check of a settled
+        miss (serving.recheck) recomputed its whole request.
+        """
+        known = {t: rows.at[t, "event_timestamp"] for t in tickers if t in rows.index}
+        if not known:
+            return tickers
+        first = min(known.values()).tz_convert("America/New_York").date()
+        bars = self.warehouse.read_bars(tickers=list(known), start=first)
+        newest = bars.groupby("ticker")["event_timestamp"].max() if not bars.empty else pd.Series()
+        return [t for t in tickers if t not in known or newest.get(t, known[t]) > known[t]]
 
     def compute_from_prices(self, tickers: Sequence[str], expected_close: pd.Timestamp) -> pd.DataFrame:
         """Latest feature row per ticker from stored bars (empty when no bars are stored)."""
