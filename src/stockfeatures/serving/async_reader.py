@@ -24,6 +24,10 @@ back per read. Each Redis command costs the worker ~60 us of CPU in redis-py and
 (pool lock, packing, a write and a read syscall); ten reads in one command pay that once.
 A read that arrives alone waits one loop pass, no more.
 
+Before any of that, a read looks in the worker's copy of earlier reads (serving.hit_cache,
+kept exact by Redis' own invalidation messages): a ticker read before and not written
+since is answered without Redis at all.
+
 The wait is bounded by asyncio.timeout (redis_timeout_s) around the call, not by the
 client's socket_timeout: with a socket timeout redis-py sends every command through
 asyncio.wait_for, a new Task per command. Cancelling a read in flight makes redis-py drop
@@ -39,6 +43,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from stockfeatures.serving.hit_cache import HitCache
 from stockfeatures.serving.online_reader import OnlineRows, RedisReader, decode_replies
 from stockfeatures.serving.plan import ReadPlan
 
@@ -87,7 +92,8 @@ class _Batch:
 class AsyncRedisReader:
     """RedisReader's reads on an asyncio client; created inside the worker's loop."""
 
-    def __init__(self, keys: RedisReader, url: str, timeout_s: float):
+    def __init__(self, keys: RedisReader, url: str, timeout_s: float, cache_keys: int = 0):
+        """cache_keys: size of the worker's copy of reads (serving.hit_cache); 0: none."""
         self.keys = keys
         self.timeout_s = timeout_s
         # Same fail-fast policy as serving_redis: one immediate retry heals a pooled
@@ -101,6 +107,9 @@ class AsyncRedisReader:
             retry=Retry(NoBackoff(), 1), single_connection_client=True)
         self._gathering: dict[int, _Batch] = {}
         self._scripts: dict[int, tuple[ReadPlan, object]] = {}
+        self.cache = HitCache(url, timeout_s, cache_keys) if cache_keys else None
+        if self.cache is not None:
+            self.cache.start()
 
     async def call(self, plan: ReadPlan, keys: list[bytes], client=None) -> list:
         """One script call reading `plan` for `keys` (queued on `client` when a pipeline)."""
@@ -113,6 +122,17 @@ class AsyncRedisReader:
 
     async def read(self, plan: ReadPlan, tickers: Sequence[str]) -> OnlineRows:
         keys = [self.keys.key(ticker) for ticker in tickers]
+        cache = self.cache
+        if cache is None:
+            return await self._read(plan, tickers, keys)
+        rows = cache.get(plan, tickers, keys)
+        if rows is None:
+            generation = cache.generation
+            rows = await self._read(plan, tickers, keys)
+            cache.put(plan, tickers, keys, rows, generation)
+        return rows
+
+    async def _read(self, plan: ReadPlan, tickers: Sequence[str], keys: list[bytes]) -> OnlineRows:
         batch = self._gathering.get(id(plan))
         if batch is not None and batch.plan is plan and len(batch.keys) + len(keys) <= TICKERS_PER_CALL:
             return await self._join(batch, plan, tickers, keys)
@@ -156,6 +176,8 @@ class AsyncRedisReader:
             return [reply for chunk in await pipe.execute() for reply in chunk]
 
     async def close(self) -> None:
+        if self.cache is not None:
+            await self.cache.stop()
         await self.client.aclose()
 
 

@@ -125,7 +125,8 @@ class ReadRunner:
         if self._hits is None or self._hits[0] is not loop:
             server = self.server
             self._hits = (loop, AsyncRedisReader(server.reader, server.redis_url,
-                                                 server.options.redis_timeout_s))
+                                                 server.options.redis_timeout_s,
+                                                 server.options.hit_cache_keys))
         return self._hits[1]
 
     async def read(self, features, service, tickers: list[str]):

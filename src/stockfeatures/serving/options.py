@@ -32,6 +32,8 @@ class ServingOptions:
     push_timeout_s: the longest POST /push waits for its write (online and offline) before 503.
     intraday_grace_s: how long past one bar (5 minutes) an intraday value is still served as
     fresh during market hours (serving.intraday_freshness); 0 is allowed.
+    hit_cache_keys: most Redis keys each worker keeps a copy of for fresh hits on the event
+    loop (serving.hit_cache: exact, invalidated by Redis itself); 0 turns the copy off.
     """
 
     max_batch: int = 500
@@ -48,6 +50,7 @@ class ServingOptions:
     read_threads: int = 16
     push_timeout_s: float = 10.0
     intraday_grace_s: float = 60.0
+    hit_cache_keys: int = 50_000
 
 
 _ENV = {
@@ -65,8 +68,9 @@ _ENV = {
     "read_threads": ("STOCKFEATURES_SERVING_READ_THREADS", int),
     "push_timeout_s": ("STOCKFEATURES_SERVING_PUSH_TIMEOUT_S", float),
     "intraday_grace_s": ("STOCKFEATURES_INTRADAY_GRACE_S", float),
+    "hit_cache_keys": ("STOCKFEATURES_SERVING_HIT_CACHE_KEYS", int),
 }
-_ZERO_ALLOWED = {"intraday_grace_s"}
+_ZERO_ALLOWED = {"intraday_grace_s", "hit_cache_keys"}
 
 
 def serving_options_from_env() -> ServingOptions:
