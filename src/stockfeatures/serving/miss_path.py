@@ -30,12 +30,12 @@ from stockfeatures.serving.response import (
 
 if TYPE_CHECKING:
     from stockfeatures.serving.degraded import WarehouseGuard
-    from stockfeatures.serving.recheck import Rechecks
     from stockfeatures.serving.lazy_compute import LazyCompute
     from stockfeatures.serving.locks import FillLocks
     from stockfeatures.serving.online_reader import OnlineReader
     from stockfeatures.serving.options import ServingOptions
     from stockfeatures.serving.plan import PlanResolver
+    from stockfeatures.serving.recheck import Rechecks
 
 # How long a worker trusts a "checked this session" marker it read, before asking Redis again.
 MARKER_MEMO_S = 1.0

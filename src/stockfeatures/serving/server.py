@@ -52,8 +52,8 @@ from stockfeatures.serving.online_reader import (
 )
 from stockfeatures.serving.options import ServingOptions
 from stockfeatures.serving.plan import PlanResolver, ReadPlan, ViewRead
-from stockfeatures.serving.recheck import Rechecks
 from stockfeatures.serving.push_fed import all_fresh, pulled_fresh
+from stockfeatures.serving.recheck import Rechecks
 from stockfeatures.serving.response import (
     FRESH,
     OFFLINE,
