@@ -136,3 +136,19 @@ def test_the_copy_is_off_while_tracking_is_and_back_after(stack):
         asyncio.run(scenario())
     finally:
         own.kill()
+
+
+def test_the_copy_can_be_turned_off(reading, monkeypatch):
+    from stockfeatures.serving.options import serving_options_from_env
+
+    _, server, _ = reading
+    monkeypatch.setenv("STOCKFEATURES_SERVING_HIT_CACHE_KEYS", "0")
+    keys = serving_options_from_env().hit_cache_keys
+    assert keys == 0
+
+    async def scenario():
+        reader = AsyncRedisReader(server.reader, server.redis_url, 0.25, cache_keys=keys)
+        assert reader.cache is None
+        await reader.close()
+
+    asyncio.run(scenario())
