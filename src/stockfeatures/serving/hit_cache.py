@@ -53,6 +53,9 @@ CHANNEL = b"__redis__:invalidate"
 # stops sending invalidations, and this bounds how long the copy could still be used.
 CHECK_S = 0.25
 RETRY_S = 1.0
+# Request shapes kept per key. The plan resolver replaces each plan with a new one every
+# registry_refresh_s, so the old plans' entries would otherwise pile up.
+PLANS_PER_KEY = 8
 
 
 def _command(*args: str | bytes | int) -> bytes:
@@ -153,7 +156,10 @@ class HitCache:
             self._rows.clear()
         plan_id = id(plan)
         for ticker, key in zip(tickers, keys, strict=True):
-            self._rows.setdefault(key, {})[plan_id] = (plan, rows[ticker])
+            by_plan = self._rows.setdefault(key, {})
+            if len(by_plan) >= PLANS_PER_KEY and plan_id not in by_plan:
+                by_plan.clear()  # plans are re-resolved every minute: drop the replaced ones
+            by_plan[plan_id] = (plan, rows[ticker])
 
     def invalidate(self, keys: list[bytes] | None) -> None:
         """Keys Redis says changed; None (a flush) drops everything."""
