@@ -26,8 +26,12 @@ BETA_WINDOW = 60
 
 
 def _lag(wide: np.ndarray, periods: int) -> np.ndarray:
-    """Value `periods` observations earlier in the same ticker's history (NaN before its start)."""
-    lagged = np.full_like(wide, np.nan)
+    """Value `periods` observations earlier in the same ticker's history (NaN before its start).
+
+    empty_like, then each cell written once: a NaN-filled array overwritten below its first
+    `periods` rows wrote the whole array twice."""
+    lagged = np.empty_like(wide)
+    lagged[:periods] = np.nan
     if periods < len(wide):
         lagged[periods:] = wide[: len(wide) - periods]
     return lagged
@@ -158,7 +162,9 @@ def _benchmark_close_by_cell(panel: PricePanel) -> np.ndarray | None:
     if not (panel.tickers == panel.benchmark).any():
         return None
     by_session = np.full(len(panel.sessions), np.nan)
-    own = (panel.rows["ticker"].to_numpy() == panel.benchmark) & panel.usable_rows
+    # The benchmark's column code, not a string compare of every row's ticker.
+    code = int(np.flatnonzero(panel.tickers == panel.benchmark)[0])
+    own = (panel.ticker_codes == code) & panel.usable_rows
     by_session[panel.session_codes[own]] = panel.rows["close"].to_numpy(dtype="float64")[own]
     codes = panel.wide_session_codes
     return np.where(codes >= 0, by_session[np.maximum(codes, 0)], np.nan)
@@ -188,12 +194,12 @@ def benchmark_overlap(panel: PricePanel) -> np.ndarray:
     return run[panel.observation, panel.ticker_codes].astype("int64")
 
 
-def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
-    """Sample covariance (ddof=1) over full windows; the same arithmetic for var(x) = cov(x, x)
-    makes the benchmark's own beta exactly 1."""
+def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int, mean_x: np.ndarray,
+                        mean_y: np.ndarray) -> np.ndarray:
+    """Sample covariance (ddof=1) over full windows from the trailing means of x and y (the
+    caller computes the benchmark's once for both calls); the same arithmetic for
+    var(x) = cov(x, x) makes the benchmark's own beta exactly 1."""
     mean_xy = trailing(x * y, window, "mean")
-    mean_x = trailing(x, window, "mean")
-    mean_y = trailing(y, window, "mean")
     return (mean_xy - mean_x * mean_y) * (window / (window - 1))
 
 
@@ -207,8 +213,10 @@ def beta_60d(panel: PricePanel) -> pd.Series:
     own = _simple_returns(panel, 1)
     paired = np.isfinite(own) & np.isfinite(benchmark)
     own, benchmark = np.where(paired, own, np.nan), np.where(paired, benchmark, np.nan)
-    covariance = _rolling_covariance(own, benchmark, BETA_WINDOW)
-    variance = _rolling_covariance(benchmark, benchmark, BETA_WINDOW)
+    mean_own = trailing(own, BETA_WINDOW, "mean")
+    mean_benchmark = trailing(benchmark, BETA_WINDOW, "mean")
+    covariance = _rolling_covariance(own, benchmark, BETA_WINDOW, mean_own, mean_benchmark)
+    variance = _rolling_covariance(benchmark, benchmark, BETA_WINDOW, mean_benchmark, mean_benchmark)
     with np.errstate(divide="ignore", invalid="ignore"):
         beta = np.where(variance > 0, covariance / variance, np.nan)
     return panel.to_rows(beta, "beta_60d")

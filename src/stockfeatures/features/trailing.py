@@ -40,9 +40,10 @@ class ColumnWindows(BaseIndexer):
 def _bounds(num_values: int, window: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Cached: one compute window asks the same few (size, window) pairs a dozen times, and
     building 3.5 M bounds took longer than the kernel. Read-only, so no caller can alter them."""
-    end = np.arange(1, num_values + 1, dtype=np.int64)
+    position = np.arange(num_values, dtype=np.int64)
     reach = np.minimum(np.arange(depth, dtype=np.int64), window - 1)
-    start = end - 1 - np.tile(reach, num_values // depth)
+    start = (position.reshape(-1, depth) - reach).ravel()  # broadcast, not a tiled copy
+    end = position + 1
     start.flags.writeable = end.flags.writeable = False
     return start, end
 
