@@ -37,14 +37,19 @@ def _lag(wide: np.ndarray, periods: int) -> np.ndarray:
     return lagged
 
 
+def _previous_close(panel: PricePanel) -> np.ndarray:
+    """close one observation earlier, built once per panel (returns, RSI, ATR, gap, beta)."""
+    return panel.derived("previous_close", lambda: _lag(panel.wide("close"), 1))
+
+
 def _simple_returns(panel: PricePanel, periods: int) -> np.ndarray:
     close = panel.wide("close")
-    return close / _lag(close, periods) - 1.0
+    previous = _previous_close(panel) if periods == 1 else _lag(close, periods)
+    return close / previous - 1.0
 
 
 def _log_returns(panel: PricePanel) -> np.ndarray:
-    close = panel.wide("close")
-    return np.log(close / _lag(close, 1))
+    return np.log(panel.wide("close") / _previous_close(panel))
 
 
 def _annualized_volatility(panel: PricePanel, window: int) -> np.ndarray:
@@ -73,8 +78,11 @@ def vol_60d(panel: PricePanel) -> pd.Series:
 
 
 def _mom_12_1_wide(panel: PricePanel) -> np.ndarray:
-    close = panel.wide("close")
-    return _lag(close, 21) / _lag(close, 252) - 1.0
+    """Built once per panel: mom_12_1 and mom_12_1_rank both read it."""
+    def build() -> np.ndarray:
+        close = panel.wide("close")
+        return _lag(close, 21) / _lag(close, 252) - 1.0
+    return panel.derived("mom_12_1", build)
 
 
 def mom_12_1(panel: PricePanel) -> pd.Series:
@@ -93,7 +101,7 @@ def rsi_14(panel: PricePanel) -> pd.Series:
     14th bar on (13 real changes); spec.lookback asks for 15 bars, so that one value is NaN.
     """
     close = panel.wide("close")
-    change = close - _lag(close, 1)
+    change = close - _previous_close(panel)
     # Same expressions as ta (momentum.py, RSIIndicator._run) so values agree to the last bit.
     up = np.where(change > 0, change, 0.0)
     down = -np.where(change < 0, change, 0.0)
@@ -111,7 +119,7 @@ def _average_true_range(panel: PricePanel) -> np.ndarray:
     14 bars (the first bar's true range is high - low), then Wilder's recursion. NaN (not ta's
     0) during warm-up. The recursion loops over observations; each step covers all tickers."""
     high, low = panel.wide("high"), panel.wide("low")
-    previous_close = _lag(panel.wide("close"), 1)
+    previous_close = _previous_close(panel)
     true_range = np.fmax(
         np.fmax(high - low, np.abs(high - previous_close)), np.abs(low - previous_close)
     )
@@ -153,7 +161,7 @@ def drawdown_252(panel: PricePanel) -> pd.Series:
 
 
 def gap_1d(panel: PricePanel) -> pd.Series:
-    return panel.to_rows(panel.wide("open") / _lag(panel.wide("close"), 1) - 1.0, "gap_1d")
+    return panel.to_rows(panel.wide("open") / _previous_close(panel) - 1.0, "gap_1d")
 
 
 def _benchmark_close_by_cell(panel: PricePanel) -> np.ndarray | None:

@@ -10,6 +10,7 @@ panel's rows (sorted by ticker, session).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -230,6 +231,16 @@ class PricePanel:
             values = self.rows[column].to_numpy(dtype="float64")
             self._wide_cache[column] = self.to_wide(values)
         return self._wide_cache[column]
+
+    def derived(self, key: str, build: Callable[[], np.ndarray]) -> np.ndarray:
+        """A wide array several features compute alike (the previous close feeds seven), built
+        once and cached read-only beside the columns; it must not depend on `usable`, since
+        `with_usable` panels share the cache."""
+        if key not in self._wide_cache:
+            wide = build()
+            wide.flags.writeable = False
+            self._wide_cache[key] = wide
+        return self._wide_cache[key]
 
     def to_rows(self, wide: np.ndarray, name: str | None = None) -> pd.Series:
         """Gather a wide result back into a Series aligned with `rows`."""
