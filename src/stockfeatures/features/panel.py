@@ -220,10 +220,10 @@ class PricePanel:
         each row jumped a whole row of tickers (80 kB at 10,000 tickers), a cache and TLB miss
         per value (issue 12). Every ufunc keeps the layout, and `trailing` needs it anyway."""
         values = np.asarray(values)
-        wide = np.full(self.shape, fill, dtype=values.dtype if values.dtype.kind in "iu" else "float64",
-                       order="F")
-        wide.ravel(order="F")[self.wide_positions] = values  # a view: wide is F-contiguous
-        return wide
+        flat = np.full(self.shape[0] * self.shape[1], fill,
+                       dtype=values.dtype if values.dtype.kind in "iu" else "float64")
+        flat[self.wide_positions] = values
+        return flat.reshape(self.shape, order="F")  # a view of `flat`, never a copy
 
     def wide(self, column: str) -> np.ndarray:
         """A float64 column as [observation x ticker], cached because most features reuse close."""
