@@ -26,21 +26,30 @@ BETA_WINDOW = 60
 
 
 def _lag(wide: np.ndarray, periods: int) -> np.ndarray:
-    """Value `periods` observations earlier in the same ticker's history (NaN before its start)."""
-    lagged = np.full_like(wide, np.nan)
+    """Value `periods` observations earlier in the same ticker's history (NaN before its start).
+
+    empty_like, then each cell written once: a NaN-filled array overwritten below its first
+    `periods` rows wrote the whole array twice."""
+    lagged = np.empty_like(wide)
+    lagged[:periods] = np.nan
     if periods < len(wide):
         lagged[periods:] = wide[: len(wide) - periods]
     return lagged
 
 
+def _previous_close(panel: PricePanel) -> np.ndarray:
+    """close one observation earlier, built once per panel (returns, RSI, ATR, gap, beta)."""
+    return panel.derived("previous_close", lambda: _lag(panel.wide("close"), 1))
+
+
 def _simple_returns(panel: PricePanel, periods: int) -> np.ndarray:
     close = panel.wide("close")
-    return close / _lag(close, periods) - 1.0
+    previous = _previous_close(panel) if periods == 1 else _lag(close, periods)
+    return close / previous - 1.0
 
 
 def _log_returns(panel: PricePanel) -> np.ndarray:
-    close = panel.wide("close")
-    return np.log(close / _lag(close, 1))
+    return np.log(panel.wide("close") / _previous_close(panel))
 
 
 def _annualized_volatility(panel: PricePanel, window: int) -> np.ndarray:
@@ -69,8 +78,11 @@ def vol_60d(panel: PricePanel) -> pd.Series:
 
 
 def _mom_12_1_wide(panel: PricePanel) -> np.ndarray:
-    close = panel.wide("close")
-    return _lag(close, 21) / _lag(close, 252) - 1.0
+    """Built once per panel: mom_12_1 and mom_12_1_rank both read it."""
+    def build() -> np.ndarray:
+        close = panel.wide("close")
+        return _lag(close, 21) / _lag(close, 252) - 1.0
+    return panel.derived("mom_12_1", build)
 
 
 def mom_12_1(panel: PricePanel) -> pd.Series:
@@ -89,7 +101,7 @@ def rsi_14(panel: PricePanel) -> pd.Series:
     14th bar on (13 real changes); spec.lookback asks for 15 bars, so that one value is NaN.
     """
     close = panel.wide("close")
-    change = close - _lag(close, 1)
+    change = close - _previous_close(panel)
     # Same expressions as ta (momentum.py, RSIIndicator._run) so values agree to the last bit.
     up = np.where(change > 0, change, 0.0)
     down = -np.where(change < 0, change, 0.0)
@@ -107,7 +119,7 @@ def _average_true_range(panel: PricePanel) -> np.ndarray:
     14 bars (the first bar's true range is high - low), then Wilder's recursion. NaN (not ta's
     0) during warm-up. The recursion loops over observations; each step covers all tickers."""
     high, low = panel.wide("high"), panel.wide("low")
-    previous_close = _lag(panel.wide("close"), 1)
+    previous_close = _previous_close(panel)
     true_range = np.fmax(
         np.fmax(high - low, np.abs(high - previous_close)), np.abs(low - previous_close)
     )
@@ -149,7 +161,7 @@ def drawdown_252(panel: PricePanel) -> pd.Series:
 
 
 def gap_1d(panel: PricePanel) -> pd.Series:
-    return panel.to_rows(panel.wide("open") / _lag(panel.wide("close"), 1) - 1.0, "gap_1d")
+    return panel.to_rows(panel.wide("open") / _previous_close(panel) - 1.0, "gap_1d")
 
 
 def _benchmark_close_by_cell(panel: PricePanel) -> np.ndarray | None:
@@ -158,7 +170,9 @@ def _benchmark_close_by_cell(panel: PricePanel) -> np.ndarray | None:
     if not (panel.tickers == panel.benchmark).any():
         return None
     by_session = np.full(len(panel.sessions), np.nan)
-    own = (panel.rows["ticker"].to_numpy() == panel.benchmark) & panel.usable_rows
+    # The benchmark's column code, not a string compare of every row's ticker.
+    code = int(np.flatnonzero(panel.tickers == panel.benchmark)[0])
+    own = (panel.ticker_codes == code) & panel.usable_rows
     by_session[panel.session_codes[own]] = panel.rows["close"].to_numpy(dtype="float64")[own]
     codes = panel.wide_session_codes
     return np.where(codes >= 0, by_session[np.maximum(codes, 0)], np.nan)
@@ -188,12 +202,12 @@ def benchmark_overlap(panel: PricePanel) -> np.ndarray:
     return run[panel.observation, panel.ticker_codes].astype("int64")
 
 
-def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
-    """Sample covariance (ddof=1) over full windows; the same arithmetic for var(x) = cov(x, x)
-    makes the benchmark's own beta exactly 1."""
+def _rolling_covariance(x: np.ndarray, y: np.ndarray, window: int, mean_x: np.ndarray,
+                        mean_y: np.ndarray) -> np.ndarray:
+    """Sample covariance (ddof=1) over full windows from the trailing means of x and y (the
+    caller computes the benchmark's once for both calls); the same arithmetic for
+    var(x) = cov(x, x) makes the benchmark's own beta exactly 1."""
     mean_xy = trailing(x * y, window, "mean")
-    mean_x = trailing(x, window, "mean")
-    mean_y = trailing(y, window, "mean")
     return (mean_xy - mean_x * mean_y) * (window / (window - 1))
 
 
@@ -207,8 +221,10 @@ def beta_60d(panel: PricePanel) -> pd.Series:
     own = _simple_returns(panel, 1)
     paired = np.isfinite(own) & np.isfinite(benchmark)
     own, benchmark = np.where(paired, own, np.nan), np.where(paired, benchmark, np.nan)
-    covariance = _rolling_covariance(own, benchmark, BETA_WINDOW)
-    variance = _rolling_covariance(benchmark, benchmark, BETA_WINDOW)
+    mean_own = trailing(own, BETA_WINDOW, "mean")
+    mean_benchmark = trailing(benchmark, BETA_WINDOW, "mean")
+    covariance = _rolling_covariance(own, benchmark, BETA_WINDOW, mean_own, mean_benchmark)
+    variance = _rolling_covariance(benchmark, benchmark, BETA_WINDOW, mean_benchmark, mean_benchmark)
     with np.errstate(divide="ignore", invalid="ignore"):
         beta = np.where(variance > 0, covariance / variance, np.nan)
     return panel.to_rows(beta, "beta_60d")

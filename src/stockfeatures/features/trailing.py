@@ -36,14 +36,23 @@ class ColumnWindows(BaseIndexer):
         return _bounds(num_values, self.window_size, self.depth)
 
 
+@lru_cache(maxsize=2)
+def _ends(num_values: int) -> np.ndarray:
+    """Window ends (row p's window ends after p): one array every window size shares, so the
+    cache holds one copy instead of one per (size, window) pair (0.1 GB each at 12.5 M)."""
+    end = np.arange(1, num_values + 1, dtype=np.int64)
+    end.flags.writeable = False
+    return end
+
+
 @lru_cache(maxsize=8)
 def _bounds(num_values: int, window: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Cached: one compute window asks the same few (size, window) pairs a dozen times, and
     building 3.5 M bounds took longer than the kernel. Read-only, so no caller can alter them."""
-    end = np.arange(1, num_values + 1, dtype=np.int64)
+    end = _ends(num_values)
     reach = np.minimum(np.arange(depth, dtype=np.int64), window - 1)
-    start = end - 1 - np.tile(reach, num_values // depth)
-    start.flags.writeable = end.flags.writeable = False
+    start = (end.reshape(-1, depth) - (reach + 1)).ravel()  # broadcast, not a tiled copy
+    start.flags.writeable = False
     return start, end
 
 
