@@ -147,6 +147,33 @@ class EntityUpload:
         return {key: f"d{i}.value" for i, key in enumerate(self.join_keys)}
 
 
+def sort_order(codes: Sequence[np.ndarray], times: np.ndarray) -> np.ndarray:
+    """The rows' order by (codes..., time), ties in input order: np.lexsort's answer.
+
+    Why not lexsort itself: it sorts once per key, and at 1 M rows the two passes took about
+    0.7 s. The keys fit one int64 whenever the code space times the time span does (10,000
+    tickers x 5 years of microseconds is 1.6e18 < 9.2e18), and one stable argsort of that
+    is the same order, 3-4x faster. Otherwise, lexsort.
+    """
+    stamps = times.view(np.int64)
+    if len(stamps) == 0:
+        return np.zeros(0, dtype=np.intp)
+    low = int(stamps.min())
+    span = int(stamps.max()) - low + 1
+    space = span
+    for part in codes:
+        space *= int(part.max()) + 2  # codes run from -1 (a null key) up
+    if space >= 2**63:
+        return np.lexsort((times, *reversed(codes)))
+    composite = np.zeros(len(stamps), dtype=np.int64)
+    for part in codes:
+        composite *= int(part.max()) + 2
+        composite += part.astype(np.int64) + 1
+    composite *= span
+    composite += stamps - low
+    return np.argsort(composite, kind="stable")
+
+
 def encode_entities(
     entity_df: pd.DataFrame, join_keys: Sequence[str], timestamp_column: str, table: str
 ) -> EntityUpload:
@@ -169,7 +196,7 @@ def encode_entities(
                 }
             )
         )
-    order = np.lexsort((times_np, *reversed(codes)))
+    order = sort_order(codes, times_np)
     return EntityUpload(
         table=table,
         join_keys=tuple(join_keys),
@@ -197,13 +224,52 @@ def output_entity_columns(entity_df: pd.DataFrame) -> pa.Table:
     return table
 
 
+def _scattered(column: pa.ChunkedArray, rows: np.ndarray, row_count: int) -> pa.Array | None:
+    """column[i] moved to position rows[i], in numpy; None for a type numpy cannot carry.
+
+    Floats keep their nulls in a mask (to_numpy writes NaN under them, which Arrow ignores);
+    other fixed-width types only when they have no nulls (to_numpy would make ints floats).
+    """
+    kind = column.type
+    if not (pa.types.is_floating(kind) or (
+        column.null_count == 0
+        and (pa.types.is_integer(kind) or pa.types.is_timestamp(kind) or pa.types.is_boolean(kind))
+    )):
+        return None
+    values = column.to_numpy()
+    out = np.empty(row_count, dtype=values.dtype)
+    out[rows] = values
+    mask = None
+    if column.null_count:
+        mask = np.empty(row_count, dtype=bool)
+        mask[rows] = column.is_null().to_numpy()
+    return pa.array(out, type=kind, mask=mask)
+
+
 def restore_order(features: pa.Table, row_count: int) -> pa.Table:
-    """Put fetched rows back in entity-frame order using the ordinal column, then drop it."""
+    """Put fetched rows back in entity-frame order using the ordinal column, then drop it.
+
+    Why a numpy scatter for most columns: pyarrow's take over the two sessions' chunks
+    gathered 1 M rows x 9 floats in ~0.45 s, the scatter in about half (a.equals(take) in
+    tests/unit/offline/test_entity_order.py); other types still go through take.
+    """
     rows = features.column(ROW_COLUMN).to_numpy()
     if len(rows) != row_count:
         raise RuntimeError(
             f"point-in-time query returned {len(rows)} rows for {row_count} entity rows"
         )
-    positions = np.empty(row_count, dtype=np.int64)
-    positions[rows] = np.arange(row_count, dtype=np.int64)
-    return features.take(pa.array(positions)).drop_columns([ROW_COLUMN])
+    positions: np.ndarray | None = None
+    columns, fields = [], []
+    for i, field in enumerate(features.schema):
+        if field.name == ROW_COLUMN:
+            continue
+        column = features.column(i)
+        scattered = _scattered(column, rows, row_count)
+        if scattered is None:
+            if positions is None:
+                positions = np.empty(row_count, dtype=np.int64)
+                positions[rows] = np.arange(row_count, dtype=np.int64)
+            scattered = column.take(pa.array(positions))
+        columns.append(scattered)
+        fields.append(field)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, features.schema.metadata))
