@@ -106,7 +106,7 @@ def test_bars_read_a_few_tickers_at_a_time_give_the_gate_the_rows_of_one_read(wa
     pd.testing.assert_frame_equal(batched, one_read, check_exact=True)
 
 
-def test_a_bulk_compute_leaves_the_planner_statistics_current(empty_dsn, monkeypatch):
+def test_a_bulk_compute_leaves_the_table_vacuumed_and_its_statistics_current(empty_dsn, monkeypatch):
     """After a backfill the planner must know the features table's size: point-in-time
     retrieval's `auto` picks its plan from the row estimate, and with the statistics
     autovacuum had not refreshed yet it streamed a 12.5 M-row table it believed small."""
@@ -122,6 +122,9 @@ def test_a_bulk_compute_leaves_the_planner_statistics_current(empty_dsn, monkeyp
     finally:
         warehouse.close()
     with psycopg.connect(empty_dsn) as conn:
-        estimated = conn.execute(
-            "SELECT reltuples FROM pg_class WHERE relname = 'features_daily'").fetchone()[0]
+        estimated, pages, visible = conn.execute(
+            "SELECT reltuples, relpages, relallvisible FROM pg_class "
+            "WHERE relname = 'features_daily'").fetchone()
     assert estimated == report.inserted > 0
+    # Vacuumed too: the first reads do not set hint bits and write the pages back.
+    assert visible == pages > 0
