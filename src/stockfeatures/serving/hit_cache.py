@@ -170,8 +170,9 @@ class HitCache:
         for key in keys:
             self._rows.pop(key, None)
 
-    def turn_off(self, why: str) -> None:
-        if self.on:
+    def turn_off(self, why: str, quiet: bool = False) -> None:
+        """quiet: the loop is stopping (its logging handlers may already be closed)."""
+        if self.on and not quiet:
             log.warning("online read cache off (%s); reading Redis until tracking is back", why)
         self.on = False
         self.generation += 1
@@ -193,7 +194,7 @@ class HitCache:
             try:
                 await self._track()
             except asyncio.CancelledError:
-                self.turn_off("stopped")
+                self.turn_off("stopped", quiet=True)
                 raise
             except Exception as error:  # Redis down or restarted: read it directly meanwhile
                 why = f"{type(error).__name__}: {error}"
@@ -225,7 +226,7 @@ class HitCache:
                     raise redis.ConnectionError("Redis no longer tracks keys for this worker")
             raise redis.ConnectionError(f"invalidation connection lost: {listener.lost.result()}")
         finally:
-            self.turn_off("tracking ended")
+            self.turn_off("tracking ended", quiet=bool(asyncio.current_task().cancelling()))
             transport.close()
             if self._peek is not None:
                 self._peek.close()
