@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 # How long a worker trusts a "checked this session" marker it read, before asking Redis again.
 MARKER_MEMO_S = 1.0
 
-# Outcomes this worker keeps past their markers' expiry (MissPath._settle).
+# Outcomes this worker keeps, past their markers' expiry too (MissPath._settled).
 _MAX_SETTLED = 100_000
 
 # Which tier answered a request (the x-stockfeatures-tier header): the online store, this
@@ -102,9 +102,10 @@ class MissPath:
     options: ServingOptions
     warehouse_guard: WarehouseGuard
     rechecks: Rechecks
-    _marker_memo: dict[tuple[str, int], tuple[str, float]]
     _marker_memo_s: float
-    _settled: dict[tuple[str, int], str]
+    # (ticker, session close) -> (outcome, trusted until): every settled outcome this worker
+    # saw this session; within MARKER_MEMO_S of reading it, also without asking Redis.
+    _settled: dict[tuple[str, int], tuple[str, float]]
 
     # -- miss path --------------------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class MissPath:
             except REDIS_ERRORS:
                 return
             markers = self._with_settled(lookup, markers)
-            self._remember_markers(lookup.misses, markers, expected)
+            self._settle(markers, expected, self._marker_memo_s)
         self._serve_marked(lookup, markers)
 
     def _with_settled(self, lookup: Lookup, markers: dict[str, str]) -> dict[str, str]:
@@ -132,23 +133,24 @@ class MissPath:
         for misses whose marker has expired since: those are answered as settled and
         re-checked in the background (serving.recheck), not in front of this request."""
         expected = lookup.window.expected_close_s
-        self._settle(markers, expected)
         expired = {}
         for ticker in lookup.misses:
             if ticker not in markers and (settled := self._settled.get((ticker, expected))):
-                expired[ticker] = settled
+                expired[ticker] = settled[0]
         if not expired:
             return markers
         self.rechecks.submit(expired, lookup.window)
         return {**markers, **expired}
 
-    def _settle(self, markers: dict[str, str], expected_close_s: int) -> None:
-        """Remember outcomes settled this session beyond their markers' expiry (bounded: a
-        20,000-ticker universe fits many times over; a new session uses new keys)."""
+    def _settle(self, markers: dict[str, str], expected_close_s: int, trusted_s: float = 0.0) -> None:
+        """Remember outcomes settled this session beyond their markers' expiry, trusted without
+        Redis for trusted_s (bounded: a 20,000-ticker universe fits many times over; a new
+        session uses new keys)."""
         if len(self._settled) > _MAX_SETTLED:
             self._settled.clear()
+        until = time.monotonic() + trusted_s if trusted_s else 0.0
         for ticker, marker in markers.items():
-            self._settled[(ticker, expected_close_s)] = marker
+            self._settled[(ticker, expected_close_s)] = (marker, until)
 
     def serve_remembered_misses(self, lookup: Lookup) -> None:
         """serve_checked_misses from this worker's memo alone, with no Redis round trip:
@@ -182,18 +184,11 @@ class MissPath:
         now = time.monotonic()
         found = {}
         for ticker in tickers:
-            memo = self._marker_memo.get((ticker, expected_close_s))
+            memo = self._settled.get((ticker, expected_close_s))
             if memo is None or memo[1] <= now:
                 return None
             found[ticker] = memo[0]
         return found
-
-    def _remember_markers(self, tickers: list[str], markers: dict[str, str], expected_close_s: int) -> None:
-        if len(self._marker_memo) > 10_000:
-            self._marker_memo.clear()
-        until = time.monotonic() + self._marker_memo_s
-        for ticker, marker in markers.items():
-            self._marker_memo[(ticker, expected_close_s)] = (marker, until)
 
     def resolve_misses(self, lookup: Lookup) -> None:
         """Complete every missed ticker: marker, own fill, or wait for another caller's fill."""

@@ -112,9 +112,8 @@ class FeatureServer(MissPath):
         self.lazy = LazyCompute(store, warehouse, benchmark)
         self._served: dict[str, None] = {}
         self._hits = metrics.REQUESTS.labels(ONLINE, "hit")
-        self._marker_memo: dict[tuple[str, int], tuple[str, float]] = {}
         self._marker_memo_s = min(MARKER_MEMO_S, self.options.negative_ttl_s / 10)
-        self._settled: dict[tuple[str, int], str] = {}
+        self._settled: dict[tuple[str, int], tuple[str, float]] = {}
         self.rechecks = Rechecks(self.recheck)
         self._cells: dict[int, tuple[ViewValues, dict[str, FeatureValue]]] = {}
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from stockfeatures.features.spec import MOMENTUM_SERVICE
+from stockfeatures.serving.warm_up import warm_up_store
 from tests.integration.serving.conftest import CountingWarehouse, forget_online, make_server
 
 pytestmark = pytest.mark.integration
@@ -178,5 +179,6 @@ def test_a_recheck_that_finds_a_newer_row_puts_it_online_for_the_next_read(stack
         assert {k: v for k, (v, _) in _answer(fresh).items()} == {
             k: v for k, (v, _) in _answer(first).items()}
         assert warehouse.latest_reads["AAPL"] == 2
-    finally:
+    finally:  # back to the stack's own online value: other tests read AAPL as a fresh hit
         forget_online(server, "AAPL")
+        warm_up_store(stack.store, stack.warehouse, ["AAPL"])
